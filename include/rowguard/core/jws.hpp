@@ -1,0 +1,40 @@
+// Compact JWS (RFC 7515 section 7.1) split and decoded, with the header rules applied.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "rowguard/core/algorithm.hpp"
+#include "rowguard/core/key.hpp"
+#include "rowguard/core/result.hpp"
+
+namespace rowguard::core {
+
+struct JwsHeader {
+  Algorithm alg;
+  bool has_kid = false;
+  std::string kid;
+};
+
+struct CompactJws {
+  JwsHeader header;
+  std::string_view signing_input;  // "header.payload" inside the caller's token
+  std::string payload_json;        // decoded payload bytes (not yet parsed)
+  std::string signature;           // decoded signature bytes
+};
+
+// Strips an optional leading "Bearer " (exactly that, one space).
+std::string_view StripBearer(std::string_view token) noexcept;
+
+// Splits and decodes a compact JWS: size cap first, exactly three segments, strict
+// base64url, header a strict JSON object with a supported "alg" (never "none"), no
+// "crit", no "b64", "typ" absent/JWT/at+jwt, no "cty" JWT, "kid" a string. "jwk", "jku",
+// "x5u" and "x5c" are ignored. `token` must outlive the result (signing_input views it).
+Result<CompactJws> ParseCompact(std::string_view token, std::size_t max_bytes);
+
+// Builds header {"alg","typ":"JWT","kid"} and signs: returns the compact token.
+// `claims_json` must be a JSON object (checked strictly).
+Result<std::string> SignCompact(const Key& key, std::string_view claims_json);
+
+}  // namespace rowguard::core

@@ -1,0 +1,72 @@
+// Keys and issuer rules as a backend holds them, and the full verification path.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "rowguard/core/claims.hpp"
+#include "rowguard/core/key.hpp"
+#include "rowguard/core/result.hpp"
+
+namespace rowguard::core {
+
+struct IssuerRule {
+  std::optional<std::vector<std::string>> audiences;
+  std::optional<std::int64_t> leeway_seconds;
+  std::optional<std::int64_t> max_lifetime_seconds;
+};
+
+struct VerifyOptions {
+  std::size_t max_token_bytes = 16384;
+  std::int64_t leeway_seconds = 30;
+  bool require_exp = true;
+  // rowguard.audience: applies when the token's issuer has no audience rule.
+  std::optional<std::vector<std::string>> default_audiences;
+};
+
+struct VerifiedToken {
+  std::string claims_json;  // the payload exactly as signed
+  RegisteredClaims claims;
+  std::string kid;
+  Algorithm alg;
+  std::int64_t leeway_seconds;  // the leeway that applied, for re-checks on reuse
+};
+
+// What could be read of a token, verified or not, for log lines; never the token.
+struct TokenFacts {
+  std::string kid, iss, sub, jti;
+};
+
+class TrustStore {
+ public:
+  // `issuer` empty: the key accepts any issuer. A key whose kid is already present
+  // replaces it.
+  void AddKey(Key key, std::string issuer = {});
+  void SetIssuer(std::string iss, IssuerRule rule);
+  std::size_t key_count() const noexcept { return keys_.size(); }
+  // The key stored under `kid`, or nullptr.
+  const Key* FindKey(std::string_view kid) const;
+
+  // The whole path: ParseCompact, key by kid (or, without kid, every key bound to the
+  // token's alg), signature, claims against the issuer's rule or the options.
+  // `facts`, when given, receives what was read even on failure.
+  Result<VerifiedToken> Verify(std::string_view token, std::int64_t now,
+                               const VerifyOptions& options, TokenFacts* facts = nullptr) const;
+
+ private:
+  struct Entry {
+    Key key;
+    std::string issuer;
+  };
+  std::vector<Entry> keys_;
+  std::unordered_map<std::string, std::size_t> by_kid_;
+  std::unordered_map<std::string, IssuerRule> issuers_;
+};
+
+}  // namespace rowguard::core

@@ -1,0 +1,98 @@
+#include "strict_json.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace rowguard::core::json {
+namespace {
+
+// Small objects (every JOSE header and almost every payload) are compared pairwise;
+// larger ones are sorted, so a hostile payload cannot make this quadratic.
+constexpr std::size_t kPairwiseLimit = 16;
+
+bool HasDuplicateNames(simdjson::dom::object object) {
+  const std::size_t size = object.size();
+  if (size < 2) return false;
+  if (size <= kPairwiseLimit) {
+    std::string_view names[kPairwiseLimit];
+    std::size_t count = 0;
+    for (auto field : object) {
+      for (std::size_t i = 0; i < count; ++i) {
+        if (names[i] == field.key) return true;
+      }
+      names[count++] = field.key;
+    }
+    return false;
+  }
+  std::vector<std::string_view> names;
+  names.reserve(size);
+  for (auto field : object) names.push_back(field.key);
+  std::sort(names.begin(), names.end());
+  return std::adjacent_find(names.begin(), names.end()) != names.end();
+}
+
+// Returns a problem description, or nullptr when the subtree is acceptable.
+const char* CheckElement(simdjson::dom::element element, std::size_t depth) {
+  switch (element.type()) {
+    case simdjson::dom::element_type::OBJECT: {
+      if (depth >= kMaxDepth) return "nested too deeply";
+      simdjson::dom::object object;
+      if (element.get(object) != simdjson::SUCCESS) return "is not valid JSON";
+      if (HasDuplicateNames(object)) return "has a duplicate member name";
+      for (auto field : object) {
+        if (field.key.find('\0') != std::string_view::npos) return "has a NUL character";
+        if (const char* problem = CheckElement(field.value, depth + 1)) return problem;
+      }
+      return nullptr;
+    }
+    case simdjson::dom::element_type::ARRAY: {
+      if (depth >= kMaxDepth) return "nested too deeply";
+      simdjson::dom::array array;
+      if (element.get(array) != simdjson::SUCCESS) return "is not valid JSON";
+      for (auto item : array) {
+        if (const char* problem = CheckElement(item, depth + 1)) return problem;
+      }
+      return nullptr;
+    }
+    case simdjson::dom::element_type::STRING: {
+      std::string_view text;
+      if (element.get(text) != simdjson::SUCCESS) return "is not valid JSON";
+      if (text.find('\0') != std::string_view::npos) return "has a NUL character";
+      return nullptr;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+simdjson::dom::parser& ThreadParser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+void ReservePadding(std::string* buffer, std::size_t size) {
+  buffer->reserve(size + simdjson::SIMDJSON_PADDING);
+}
+
+Result<simdjson::dom::object> ParseObject(simdjson::dom::parser& parser, std::string_view text,
+                                          bool padded, const char* what) {
+  simdjson::dom::element root;
+  if (parser.parse(text.data(), text.size(), !padded).get(root) != simdjson::SUCCESS) {
+    return Fail(ErrorCode::kMalformedJson, std::string(what) + " is not valid JSON");
+  }
+  if (root.type() != simdjson::dom::element_type::OBJECT) {
+    return Fail(ErrorCode::kMalformedJson, std::string(what) + " is not a JSON object");
+  }
+  if (const char* problem = CheckElement(root, 0)) {
+    return Fail(ErrorCode::kMalformedJson, std::string(what) + " " + problem);
+  }
+  simdjson::dom::object object;
+  if (root.get(object) != simdjson::SUCCESS) {
+    return Fail(ErrorCode::kMalformedJson, std::string(what) + " is not a JSON object");
+  }
+  return object;
+}
+
+}  // namespace rowguard::core::json
