@@ -33,6 +33,10 @@ std::string_view StripBearer(std::string_view token) noexcept;
 // "x5u" and "x5c" are ignored. `token` must outlive the result (signing_input views it).
 Result<CompactJws> ParseCompact(std::string_view token, std::size_t max_bytes);
 
+// ParseCompact into *out, reusing its buffers (the hot path keeps one per thread). On
+// failure *out holds what was read so far (header.kid when the header got that far).
+Status ParseCompactInto(std::string_view token, std::size_t max_bytes, CompactJws* out);
+
 // Builds header {"alg","typ":"JWT","kid"} and signs: returns the compact token.
 // `claims_json` must be a JSON object (checked strictly).
 Result<std::string> SignCompact(const Key& key, std::string_view claims_json);

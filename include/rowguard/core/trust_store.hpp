@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "rowguard/core/claims.hpp"
+#include "rowguard/core/jws.hpp"
 #include "rowguard/core/key.hpp"
 #include "rowguard/core/result.hpp"
 
@@ -59,11 +60,18 @@ class TrustStore {
   Result<VerifiedToken> Verify(std::string_view token, std::int64_t now,
                                const VerifyOptions& options, TokenFacts* facts = nullptr) const;
 
+  // The signature half of Verify (Bearer, ParseCompact, key choice, signature) without
+  // reading the payload, for JWS whose payload is not a claims set (test vectors).
+  Result<CompactJws> VerifySignature(std::string_view token, std::size_t max_token_bytes,
+                                     TokenFacts* facts = nullptr) const;
+
  private:
   struct Entry {
     Key key;
     std::string issuer;
   };
+  Status VerifyJws(std::string_view token, std::size_t max_token_bytes, CompactJws* jws,
+                   const Entry** used, TokenFacts* facts) const;
   std::vector<Entry> keys_;
   std::unordered_map<std::string, std::size_t> by_kid_;
   std::unordered_map<std::string, IssuerRule> issuers_;
