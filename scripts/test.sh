@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Run every rowguard test suite: unit tests (plain and ASan/UBSan), pg_regress against a
+# throwaway cluster, and every executable test/integration/*.sh in order.
+# Ends with a line "N passed, M failed" (suites) and exits non-zero if anything failed.
+#
+# Environment:
+#   ROWGUARD_TEST_PORT   port of the throwaway cluster (default: first free from 54329)
+#   ROWGUARD_JOBS        build parallelism (default 2)
+#   ROWGUARD_SKIP_ASAN=1 skip the sanitizer tree (local quick runs; CI never sets it)
+#   ROWGUARD_SUITE_TIMEOUT  seconds one integration script may take (default 1200)
+#   ROWGUARD_KEEP_CLUSTER=1 leave the cluster directory (and server log) behind
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export ROWGUARD_ROOT="$ROOT"
+JOBS=${ROWGUARD_JOBS:-2}
+START=$SECONDS
+
+passed=0
+failed=0
+results=()
+
+section() { printf '\n==== %s ====\n' "$*"; }
+record() { # record NAME STATUS SECONDS
+  if [[ $2 == 0 ]]; then
+    passed=$((passed + 1)); results+=("PASS  $1 (${3}s)")
+  else
+    failed=$((failed + 1)); results+=("FAIL  $1 (${3}s)")
+  fi
+}
+
+section "setup"
+if ! bash scripts/setup.sh; then
+  echo "setup failed: cannot run the tests" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# shellcheck source=scripts/pg-cluster.sh
+source scripts/pg-cluster.sh
+
+# --- unit tests ---------------------------------------------------------------------------
+run_ctest() { # run_ctest NAME BUILD_DIR cmake-args...
+  local name=$1 dir=$2 t0=$SECONDS rc=0
+  shift 2
+  section "$name: configure + build ($dir)"
+  if cmake -S . -B "$dir" "$@"; then
+    if cmake --build "$dir" -j "$JOBS"; then
+      section "$name: ctest"
+      ctest --test-dir "$dir" --output-on-failure -j "$JOBS" || rc=$?
+    else
+      echo "$name: build failed" >&2; rc=1
+    fi
+  else
+    echo "$name: cmake configure failed" >&2; rc=1
+  fi
+  record "$name" "$rc" $((SECONDS - t0))
+}
+
+run_ctest "ctest" build -DROWGUARD_WERROR=ON
+if [[ "${ROWGUARD_SKIP_ASAN:-0}" == 1 ]]; then
+  echo "ROWGUARD_SKIP_ASAN=1: sanitizer tree skipped"
+else
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  run_ctest "ctest-asan" build-asan -DROWGUARD_SANITIZE=ON
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+# --- extension: build, install, regress-file check, installcheck --------------------------
+PORT=""
+cleanup() {
+  if [[ -n "$PORT" ]]; then
+    stop_cluster "$PORT"
+    PORT=""
+  fi
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM
+
+print_server_log() {
+  local log
+  log=$(cluster_log "$PORT")
+  [[ -f "$log" ]] && { echo "--- last lines of $log ---"; tail -n 40 "$log"; }
+}
+
+t0=$SECONDS
+rc=0
+section "extension: make -f Makefile.pgxs clean all install"
+if make -f Makefile.pgxs clean >/dev/null &&
+   make -f Makefile.pgxs -j "$JOBS" all &&
+   make -f Makefile.pgxs install >/dev/null; then
+  echo "installed into $(pg_config --pkglibdir) and $(pg_config --sharedir)/extension"
+else
+  echo "extension build/install failed" >&2; rc=1
+fi
+
+section "check-regress-files"
+bash scripts/check-regress-files.sh || rc=1
+
+section "cluster"
+if PORT=$(pick_port "${ROWGUARD_TEST_PORT:-54329}") && start_cluster "$PORT"; then
+  cluster_ok=1
+else
+  echo "could not start the test cluster" >&2
+  cluster_ok=0; rc=1
+fi
+
+section "installcheck"
+regress=$(printf 'rowguard-print-var:\n\t@echo $(REGRESS)\n' |
+  make --no-print-directory -s -f Makefile.pgxs -f /dev/stdin rowguard-print-var 2>/dev/null)
+if ((rc != 0)); then
+  echo "installcheck not run: the steps above failed"
+elif [[ -z "${regress// /}" ]]; then
+  echo "REGRESS in Makefile.pgxs is empty: no pg_regress suites yet, installcheck skipped"
+  # Still prove the module loads into the server and the extension can be created.
+  if psql_as postgres -c "LOAD 'rowguard'" &&
+     psql_as postgres -c "BEGIN; CREATE EXTENSION rowguard; ROLLBACK;"; then
+    echo "LOAD 'rowguard' and CREATE EXTENSION rowguard: ok"
+  else
+    rc=1; print_server_log
+  fi
+else
+  rm -rf results regression.diffs regression.out
+  if ! touch "$ROOT/.installcheck-probe" 2>/dev/null; then
+    echo "pg_regress cannot write its results into $ROOT" >&2; rc=1
+  else
+    rm -f "$ROOT/.installcheck-probe"
+    if ! make -f Makefile.pgxs installcheck PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres; then
+      rc=1
+      if [[ -f regression.diffs ]]; then
+        echo "--- regression.diffs ---"
+        cat regression.diffs
+      fi
+      print_server_log
+    fi
+  fi
+fi
+record "installcheck" "$rc" $((SECONDS - t0))
+
+# --- integration suites -------------------------------------------------------------------
+if [[ -d test/integration ]]; then
+  shopt -s nullglob
+  for script in test/integration/*.sh; do
+    [[ -x "$script" ]] || { echo "skipping $script: not executable"; continue; }
+    name="integration/$(basename "$script" .sh)"
+    section "$name"
+    t0=$SECONDS
+    if ((cluster_ok)); then
+      PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres PGDATABASE=postgres PGBIN="$PGBIN" \
+        ROWGUARD_ROOT="$ROOT" ROWGUARD_OWNER_PID=$$ \
+        timeout --kill-after=30 "${ROWGUARD_SUITE_TIMEOUT:-1200}" "$script" </dev/null
+      src=$?
+      ((src == 124)) && echo "$name: timed out after ${ROWGUARD_SUITE_TIMEOUT:-1200}s" >&2
+    else
+      echo "$name: not run, no cluster" >&2; src=1
+    fi
+    record "$name" "$src" $((SECONDS - t0))
+  done
+fi
+
+cleanup
+
+section "summary ($((SECONDS - START))s)"
+printf '%s\n' "${results[@]}"
+echo "$passed passed, $failed failed"
+((failed == 0))
