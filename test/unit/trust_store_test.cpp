@@ -1,0 +1,462 @@
+// TrustStore::Verify end to end with real keys, and SignCompact round trips.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "rowguard/core/base64url.hpp"
+#include "rowguard/core/jws.hpp"
+#include "rowguard/core/key.hpp"
+#include "rowguard/core/trust_store.hpp"
+#include "test_keys.hpp"
+
+namespace rowguard::core {
+namespace {
+
+using test::MakeTestKey;
+using test::TestKey;
+
+constexpr std::int64_t kNow = 1700000000;
+
+Key MustParse(const std::string& jwk) {
+  auto key = ParseJwk(jwk);
+  if (!key.ok()) ADD_FAILURE() << key.failure().detail << " in " << jwk;
+  return std::move(key).value();
+}
+
+std::string MustSign(const Key& key, const std::string& claims) {
+  auto token = SignCompact(key, claims);
+  if (!token.ok()) {
+    ADD_FAILURE() << token.failure().detail;
+    return {};
+  }
+  return token.value();
+}
+
+std::string Claims(std::int64_t exp = kNow + 3600, const std::string& extra = "") {
+  return R"({"sub":"user-1","exp":)" + std::to_string(exp) + extra + "}";
+}
+
+// A token with any header and payload, signed by `key` (for headers SignCompact never
+// writes).
+std::string SignRaw(const Key& key, std::string_view header, std::string_view payload) {
+  std::string input = EncodeBase64Url(header) + "." + EncodeBase64Url(payload);
+  auto signature = key.Sign(input);
+  EXPECT_TRUE(signature.ok());
+  return input + "." + EncodeBase64Url(signature.ok() ? signature.value() : "x");
+}
+
+struct Fixture : ::testing::Test {
+  VerifyOptions options;
+  Fixture() { options.leeway_seconds = 0; }
+
+  Failure FailureOf(const TrustStore& store, std::string_view token, TokenFacts* facts = nullptr,
+                    std::int64_t now = kNow) {
+    auto result = store.Verify(token, now, options, facts);
+    EXPECT_FALSE(result.ok());
+    return result.ok() ? Failure{ErrorCode::kInternal, "<accepted>"} : result.failure();
+  }
+};
+
+using TrustStoreTest = Fixture;
+
+TEST_F(TrustStoreTest, RoundTripEveryAlgorithm) {
+  for (Algorithm alg : test::kAllAlgorithms) {
+    SCOPED_TRACE(std::string(AlgorithmName(alg)));
+    const TestKey generated = MakeTestKey(alg);
+    Key signer = MustParse(generated.private_jwk);
+    ASSERT_TRUE(signer.can_sign());
+    const std::string token = MustSign(signer, Claims());
+    // Verified by the public half alone.
+    TrustStore store;
+    store.AddKey(MustParse(generated.public_jwk));
+    auto result = store.Verify(token, kNow, options);
+    ASSERT_TRUE(result.ok()) << result.failure().detail;
+    EXPECT_EQ(result.value().claims_json, Claims());
+    EXPECT_EQ(result.value().kid, generated.kid);
+    EXPECT_EQ(result.value().alg, alg);
+    EXPECT_EQ(result.value().claims.sub, "user-1");
+    EXPECT_EQ(result.value().claims.exp, kNow + 3600);
+    EXPECT_EQ(result.value().leeway_seconds, 0);
+    // The header SignCompact writes.
+    auto parsed = ParseCompact(token, 16384);
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(DecodeBase64Url(token.substr(0, token.find('.'))),
+              "{\"alg\":\"" + std::string(AlgorithmName(alg)) + "\",\"typ\":\"JWT\",\"kid\":\"" +
+                  generated.kid + "\"}");
+    // Any flipped signature bit fails.
+    std::string tampered = token;
+    tampered[tampered.size() - 5] = tampered[tampered.size() - 5] == 'A' ? 'B' : 'A';
+    EXPECT_EQ(FailureOf(store, tampered).code, ErrorCode::kBadSignature);
+  }
+}
+
+TEST_F(TrustStoreTest, BearerPrefixIsAccepted) {
+  const TestKey generated = MakeTestKey(Algorithm::kHS256);
+  TrustStore store;
+  store.AddKey(MustParse(generated.private_jwk));
+  const std::string token = MustSign(*store.FindKey(generated.kid), Claims());
+  EXPECT_TRUE(store.Verify("Bearer " + token, kNow, options).ok());
+  EXPECT_EQ(FailureOf(store, "bearer " + token).code, ErrorCode::kMalformedToken);
+  EXPECT_EQ(FailureOf(store, "Bearer  " + token).code, ErrorCode::kMalformedToken);
+  EXPECT_EQ(FailureOf(store, " " + token).code, ErrorCode::kMalformedToken);
+  EXPECT_EQ(FailureOf(store, token + "\n").code, ErrorCode::kMalformedToken);
+}
+
+TEST_F(TrustStoreTest, SizeCap) {
+  const TestKey generated = MakeTestKey(Algorithm::kHS256);
+  TrustStore store;
+  store.AddKey(MustParse(generated.private_jwk));
+  const std::string token = MustSign(*store.FindKey(generated.kid), Claims());
+  options.max_token_bytes = token.size();
+  EXPECT_TRUE(store.Verify(token, kNow, options).ok());
+  options.max_token_bytes = token.size() - 1;
+  EXPECT_EQ(FailureOf(store, token).code, ErrorCode::kTokenTooLarge);
+}
+
+TEST_F(TrustStoreTest, UnknownKidIsNamedSafely) {
+  const TestKey generated = MakeTestKey(Algorithm::kHS256);
+  TrustStore store;
+  store.AddKey(MustParse(generated.private_jwk));
+  const Key& key = *store.FindKey(generated.kid);
+  TokenFacts facts;
+  Failure failure =
+      FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"abc"})", Claims()), &facts);
+  EXPECT_EQ(failure.code, ErrorCode::kUnknownKey);
+  EXPECT_EQ(failure.detail, "unknown key id \"abc\"");
+  EXPECT_EQ(facts.kid, "abc");
+  EXPECT_EQ(facts.sub, "");  // the payload of an unverified token is not read
+  failure = FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"a\"b\u0001\u00e9"})", Claims()));
+  EXPECT_EQ(failure.detail, "unknown key id \"a\\x22b\\x01\\xc3\\xa9\"");
+  const std::string long_kid(500, 'k');
+  failure = FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":")" + long_kid + "\"}", Claims()));
+  EXPECT_EQ(failure.detail, "unknown key id \"" + std::string(64, 'k') + "\"...");
+}
+
+TEST_F(TrustStoreTest, KeyAlgorithmMustEqualTheHeader) {
+  const TestKey hs256 = MakeTestKey(Algorithm::kHS256);
+  const TestKey hs384 = MakeTestKey(Algorithm::kHS384, "k384");
+  TrustStore store;
+  store.AddKey(MustParse(hs256.private_jwk));
+  // A token claiming HS384 under the HS256 key's kid, MACed correctly with that secret.
+  Key as384 = MustParse(R"({"kty":"oct","alg":"HS384","kid":"test-HS256","k":")" +
+                        EncodeBase64Url(hs256.secret + std::string(16, 'x')) + "\"}");
+  Failure failure =
+      FailureOf(store, SignRaw(as384, R"({"alg":"HS384","kid":"test-HS256"})", Claims()));
+  EXPECT_EQ(failure.code, ErrorCode::kAlgorithmMismatch);
+  EXPECT_EQ(failure.detail, "key \"test-HS256\" is for HS256, not HS384");
+}
+
+TEST_F(TrustStoreTest, RsaPublicKeyAsHmacSecretIsRefused) {
+  // The classic confusion: HS256 "signed" with the bytes of an RSA public key.
+  const TestKey rsa = MakeTestKey(Algorithm::kRS256);
+  TrustStore store;
+  store.AddKey(MustParse(rsa.public_jwk));
+  Key hmac = MustParse(R"({"kty":"oct","alg":"HS256","kid":"x","k":")" +
+                       EncodeBase64Url(rsa.public_jwk) + "\"}");
+  EXPECT_EQ(FailureOf(store, SignRaw(hmac, R"({"alg":"HS256","kid":"test-RS256"})", Claims())).code,
+            ErrorCode::kAlgorithmMismatch);
+  EXPECT_EQ(FailureOf(store, SignRaw(hmac, R"({"alg":"HS256"})", Claims())).code,
+            ErrorCode::kUnknownKey);
+}
+
+TEST_F(TrustStoreTest, WithoutKidEveryKeyOfTheAlgorithmIsTried) {
+  const TestKey a = MakeTestKey(Algorithm::kHS256, "a");
+  const TestKey b = MakeTestKey(Algorithm::kHS256, "b");
+  const TestKey es = MakeTestKey(Algorithm::kES256, "es");
+  TrustStore store;
+  store.AddKey(MustParse(a.private_jwk));
+  store.AddKey(MustParse(es.private_jwk));
+  store.AddKey(MustParse(b.private_jwk));
+  EXPECT_EQ(store.key_count(), 3u);
+  auto result = store.Verify(SignRaw(*store.FindKey("b"), R"({"alg":"HS256"})", Claims()), kNow,
+                             options);
+  ASSERT_TRUE(result.ok()) << result.failure().detail;
+  EXPECT_EQ(result.value().kid, "b");
+
+  const TestKey stranger = MakeTestKey(Algorithm::kHS256, "c");
+  Failure failure =
+      FailureOf(store, SignRaw(MustParse(stranger.private_jwk), R"({"alg":"HS256"})", Claims()));
+  EXPECT_EQ(failure.code, ErrorCode::kBadSignature);
+  EXPECT_EQ(failure.detail, "signature does not match");
+
+  const TestKey ps = MakeTestKey(Algorithm::kPS256, "ps");
+  failure = FailureOf(store, SignRaw(MustParse(ps.private_jwk), R"({"alg":"PS256"})", Claims()));
+  EXPECT_EQ(failure.code, ErrorCode::kUnknownKey);
+  EXPECT_EQ(failure.detail, "no key for algorithm PS256");
+}
+
+TEST_F(TrustStoreTest, EmptyStoreKnowsNoKey) {
+  TrustStore store;
+  const TestKey a = MakeTestKey(Algorithm::kHS256);
+  EXPECT_EQ(FailureOf(store, MustSign(MustParse(a.private_jwk), Claims())).code,
+            ErrorCode::kUnknownKey);
+  EXPECT_EQ(store.FindKey("test-HS256"), nullptr);
+}
+
+TEST_F(TrustStoreTest, AddKeyReplacesTheSameKid) {
+  const TestKey first = MakeTestKey(Algorithm::kHS256, "same");
+  const TestKey second = MakeTestKey(Algorithm::kES256, "same");
+  TrustStore store;
+  store.AddKey(MustParse(first.private_jwk));
+  const std::string old_token = MustSign(*store.FindKey("same"), Claims());
+  store.AddKey(MustParse(second.private_jwk));
+  EXPECT_EQ(store.key_count(), 1u);
+  EXPECT_EQ(store.FindKey("same")->algorithm(), Algorithm::kES256);
+  EXPECT_EQ(FailureOf(store, old_token).code, ErrorCode::kAlgorithmMismatch);
+  EXPECT_TRUE(store.Verify(MustSign(*store.FindKey("same"), Claims()), kNow, options).ok());
+}
+
+TEST_F(TrustStoreTest, HeaderRulesComeBeforeAnySignatureWork) {
+  const TestKey generated = MakeTestKey(Algorithm::kHS256);
+  TrustStore store;
+  store.AddKey(MustParse(generated.private_jwk));
+  const Key& key = *store.FindKey(generated.kid);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, R"({"alg":"none","kid":"test-HS256"})", Claims())).code,
+            ErrorCode::kUnsupportedAlgorithm);
+  EXPECT_EQ(FailureOf(store, EncodeBase64Url(R"({"alg":"none"})") + "." + EncodeBase64Url(Claims()) + ".").code,
+            ErrorCode::kMalformedToken);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","crit":["exp"]})", Claims())).code,
+            ErrorCode::kBadHeader);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","b64":true})", Claims())).code,
+            ErrorCode::kBadHeader);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","typ":"JOSE"})", Claims())).code,
+            ErrorCode::kBadHeader);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","cty":"JWT"})", Claims())).code,
+            ErrorCode::kBadHeader);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","kid":"test-HS256"})", Claims())).code,
+            ErrorCode::kMalformedJson);
+  EXPECT_TRUE(store.Verify(SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","typ":"at+jwt"})", Claims()),
+                           kNow, options).ok());
+}
+
+TEST_F(TrustStoreTest, EmbeddedKeysAreNeverUsed) {
+  const TestKey trusted = MakeTestKey(Algorithm::kES256, "trusted");
+  const TestKey attacker = MakeTestKey(Algorithm::kES256, "trusted");
+  TrustStore store;
+  store.AddKey(MustParse(trusted.public_jwk));
+  const std::string header = R"({"alg":"ES256","kid":"trusted","jwk":)" + attacker.public_jwk + "}";
+  EXPECT_EQ(FailureOf(store, SignRaw(MustParse(attacker.private_jwk), header, Claims())).code,
+            ErrorCode::kBadSignature);
+}
+
+TEST_F(TrustStoreTest, PayloadIsReadOnlyAfterTheSignature) {
+  const TestKey generated = MakeTestKey(Algorithm::kHS256);
+  const TestKey other = MakeTestKey(Algorithm::kHS256);
+  TrustStore store;
+  store.AddKey(MustParse(generated.private_jwk));
+  const Key& key = *store.FindKey(generated.kid);
+  const Key forger = MustParse(other.private_jwk);
+  const std::string header = R"({"alg":"HS256","kid":"test-HS256"})";
+  // Badly signed tokens fail on the signature whatever their payload holds.
+  for (const std::string& payload :
+       {Claims(kNow - 10), std::string("not json"), std::string(R"({"exp":"x"})"),
+        std::string(R"({"a":1,"a":2})"), std::string("[]")}) {
+    TokenFacts facts;
+    EXPECT_EQ(FailureOf(store, SignRaw(forger, header, payload), &facts).code,
+              ErrorCode::kBadSignature)
+        << payload;
+    EXPECT_EQ(facts.kid, "test-HS256");
+    EXPECT_EQ(facts.sub, "");
+  }
+  // Well signed, the same payloads fail on their own merits.
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, Claims(kNow - 10))).code, ErrorCode::kExpired);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, "not json")).code, ErrorCode::kMalformedJson);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, "")).code, ErrorCode::kMalformedJson);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"exp":"x"})")).code, ErrorCode::kBadTimeClaim);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"exp":1e300})")).code, ErrorCode::kBadTimeClaim);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"exp":null})")).code, ErrorCode::kBadTimeClaim);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"exp":true})")).code, ErrorCode::kBadTimeClaim);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"a":1,"a":2})")).code, ErrorCode::kMalformedJson);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, Claims(kNow + 60, R"(,"x":{"y":[{"z":1,"z":2}]})"))).code,
+            ErrorCode::kMalformedJson);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, "{\"sub\":\"\xff\"}")).code, ErrorCode::kMalformedJson);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"sub":"a\u0000b","exp":1})")).code,
+            ErrorCode::kMalformedJson);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, "[]")).code, ErrorCode::kMalformedJson);
+}
+
+TEST_F(TrustStoreTest, FactsFromAVerifiedPayload) {
+  const TestKey generated = MakeTestKey(Algorithm::kHS256);
+  TrustStore store;
+  store.AddKey(MustParse(generated.private_jwk));
+  TokenFacts facts;
+  facts.sub = "stale";
+  const std::string token = MustSign(*store.FindKey(generated.kid),
+                                     R"({"iss":"i","sub":"s","jti":"j","exp":)" + std::to_string(kNow) + "}");
+  EXPECT_EQ(FailureOf(store, token, &facts).code, ErrorCode::kExpired);
+  EXPECT_EQ(facts.kid, "test-HS256");
+  EXPECT_EQ(facts.iss, "i");
+  EXPECT_EQ(facts.sub, "s");
+  EXPECT_EQ(facts.jti, "j");
+  // A token without kid leaves facts.kid empty, whatever was there before.
+  const std::string no_kid = SignRaw(*store.FindKey(generated.kid), R"({"alg":"HS256"})", "{}");
+  EXPECT_EQ(FailureOf(store, no_kid, &facts).code, ErrorCode::kMissingExpiry);
+  EXPECT_EQ(facts.kid, "");
+  EXPECT_EQ(facts.sub, "");
+}
+
+TEST_F(TrustStoreTest, TimeEdgesThroughVerify) {
+  const TestKey generated = MakeTestKey(Algorithm::kHS256);
+  TrustStore store;
+  store.AddKey(MustParse(generated.private_jwk));
+  const Key& key = *store.FindKey(generated.kid);
+  const std::string at_now = MustSign(key, Claims(kNow));
+  EXPECT_EQ(FailureOf(store, at_now).code, ErrorCode::kExpired);
+  EXPECT_EQ(FailureOf(store, MustSign(key, Claims(946684800))).detail,
+            "token expired at 2000-01-01 00:00:00+00");
+  options.leeway_seconds = 30;
+  EXPECT_TRUE(store.Verify(at_now, kNow + 29, options).ok());
+  EXPECT_EQ(FailureOf(store, at_now, nullptr, kNow + 30).code, ErrorCode::kExpired);
+  const std::string nbf = MustSign(key, Claims(kNow + 100, R"(,"nbf":)" + std::to_string(kNow)));
+  options.leeway_seconds = 0;
+  EXPECT_TRUE(store.Verify(nbf, kNow, options).ok());
+  EXPECT_EQ(FailureOf(store, nbf, nullptr, kNow - 1).code, ErrorCode::kNotYetValid);
+  const std::string iat = MustSign(key, Claims(kNow + 100, R"(,"iat":)" + std::to_string(kNow + 1)));
+  EXPECT_EQ(FailureOf(store, iat).code, ErrorCode::kIssuedInFuture);
+  const std::string far = MustSign(key, R"({"exp":9223372036854775807})");
+  options.leeway_seconds = 30;
+  EXPECT_TRUE(store.Verify(far, kNow, options).ok());
+}
+
+TEST_F(TrustStoreTest, RequireExpOption) {
+  const TestKey generated = MakeTestKey(Algorithm::kHS256);
+  TrustStore store;
+  store.AddKey(MustParse(generated.private_jwk));
+  const std::string token = MustSign(*store.FindKey(generated.kid), R"({"sub":"a"})");
+  EXPECT_EQ(FailureOf(store, token).code, ErrorCode::kMissingExpiry);
+  options.require_exp = false;
+  EXPECT_TRUE(store.Verify(token, kNow, options).ok());
+}
+
+TEST_F(TrustStoreTest, KeyBoundToAnIssuer) {
+  const TestKey generated = MakeTestKey(Algorithm::kES256);
+  TrustStore store;
+  store.AddKey(MustParse(generated.private_jwk), "https://a.example");
+  const Key& key = *store.FindKey(generated.kid);
+  EXPECT_TRUE(store.Verify(MustSign(key, Claims(kNow + 60, R"(,"iss":"https://a.example")")), kNow, options).ok());
+  Failure failure = FailureOf(store, MustSign(key, Claims(kNow + 60, R"(,"iss":"https://b.example")")));
+  EXPECT_EQ(failure.code, ErrorCode::kIssuerMismatch);
+  EXPECT_EQ(failure.detail,
+            "key \"test-ES256\" accepts only issuer \"https://a.example\", not \"https://b.example\"");
+  EXPECT_EQ(FailureOf(store, MustSign(key, Claims())).code, ErrorCode::kIssuerMismatch);
+  EXPECT_EQ(FailureOf(store, MustSign(key, Claims(kNow + 60, R"(,"iss":"https://A.example")"))).code,
+            ErrorCode::kIssuerMismatch);
+}
+
+TEST_F(TrustStoreTest, DefaultAudiences) {
+  const TestKey generated = MakeTestKey(Algorithm::kHS256);
+  TrustStore store;
+  store.AddKey(MustParse(generated.private_jwk));
+  const Key& key = *store.FindKey(generated.kid);
+  options.default_audiences = std::vector<std::string>{"api", "web"};
+  EXPECT_EQ(FailureOf(store, MustSign(key, Claims())).code, ErrorCode::kAudienceMismatch);
+  EXPECT_EQ(FailureOf(store, MustSign(key, Claims(kNow + 60, R"(,"aud":"cli")"))).code,
+            ErrorCode::kAudienceMismatch);
+  EXPECT_TRUE(store.Verify(MustSign(key, Claims(kNow + 60, R"(,"aud":"web")")), kNow, options).ok());
+  EXPECT_TRUE(store.Verify(MustSign(key, Claims(kNow + 60, R"(,"aud":["x","api"])")), kNow, options).ok());
+  EXPECT_EQ(FailureOf(store, MustSign(key, Claims(kNow + 60, R"(,"aud":["x","y"])"))).code,
+            ErrorCode::kAudienceMismatch);
+  EXPECT_EQ(FailureOf(store, MustSign(key, Claims(kNow + 60, R"(,"aud":5)"))).code,
+            ErrorCode::kMalformedJson);
+}
+
+TEST_F(TrustStoreTest, IssuerRules) {
+  const TestKey generated = MakeTestKey(Algorithm::kHS256);
+  TrustStore store;
+  store.AddKey(MustParse(generated.private_jwk));
+  const Key& key = *store.FindKey(generated.kid);
+  IssuerRule rule;
+  rule.audiences = std::vector<std::string>{"issuer-api"};
+  rule.leeway_seconds = 100;
+  rule.max_lifetime_seconds = 600;
+  store.SetIssuer("https://i", rule);
+  store.SetIssuer("https://only-leeway", IssuerRule{std::nullopt, 5, std::nullopt});
+  options.default_audiences = std::vector<std::string>{"default-api"};
+  options.leeway_seconds = 0;
+
+  auto claims = [](const std::string& iss, const std::string& aud, std::int64_t exp, std::int64_t iat) {
+    return R"({"iss":")" + iss + R"(","aud":")" + aud + R"(","exp":)" + std::to_string(exp) +
+           R"(,"iat":)" + std::to_string(iat) + "}";
+  };
+  // The issuer's audience list replaces the default.
+  auto result = store.Verify(MustSign(key, claims("https://i", "issuer-api", kNow + 60, kNow)), kNow, options);
+  ASSERT_TRUE(result.ok()) << result.failure().detail;
+  EXPECT_EQ(result.value().leeway_seconds, 100);
+  EXPECT_EQ(FailureOf(store, MustSign(key, claims("https://i", "default-api", kNow + 60, kNow))).code,
+            ErrorCode::kAudienceMismatch);
+  // The issuer's leeway: expired 50 seconds ago, still inside 100.
+  EXPECT_TRUE(store.Verify(MustSign(key, claims("https://i", "issuer-api", kNow - 50, kNow - 60)), kNow, options).ok());
+  EXPECT_EQ(FailureOf(store, MustSign(key, claims("https://i", "issuer-api", kNow - 100, kNow - 200))).code,
+            ErrorCode::kExpired);
+  // Max lifetime 600.
+  EXPECT_TRUE(store.Verify(MustSign(key, claims("https://i", "issuer-api", kNow + 600, kNow)), kNow, options).ok());
+  EXPECT_EQ(FailureOf(store, MustSign(key, claims("https://i", "issuer-api", kNow + 601, kNow))).code,
+            ErrorCode::kLifetimeTooLong);
+  EXPECT_EQ(FailureOf(store, MustSign(key, R"({"iss":"https://i","aud":"issuer-api","exp":)" +
+                                               std::to_string(kNow + 60) + "}")).code,
+            ErrorCode::kLifetimeTooLong);  // no iat
+  // A rule without audiences keeps the default list; its leeway applies.
+  result = store.Verify(MustSign(key, claims("https://only-leeway", "default-api", kNow - 4, kNow - 10)), kNow, options);
+  ASSERT_TRUE(result.ok()) << result.failure().detail;
+  EXPECT_EQ(result.value().leeway_seconds, 5);
+  EXPECT_EQ(FailureOf(store, MustSign(key, claims("https://only-leeway", "issuer-api", kNow + 60, kNow))).code,
+            ErrorCode::kAudienceMismatch);
+  // Another issuer: options apply.
+  EXPECT_TRUE(store.Verify(MustSign(key, claims("https://other", "default-api", kNow + 6000, kNow)), kNow, options).ok());
+  EXPECT_EQ(FailureOf(store, MustSign(key, claims("https://other", "default-api", kNow, kNow))).code,
+            ErrorCode::kExpired);
+}
+
+TEST_F(TrustStoreTest, VerifySignatureSkipsThePayload) {
+  const TestKey generated = MakeTestKey(Algorithm::kEdDSA);
+  TrustStore store;
+  store.AddKey(MustParse(generated.private_jwk));
+  const Key& key = *store.FindKey(generated.kid);
+  auto result = store.VerifySignature(SignRaw(key, R"({"alg":"EdDSA"})", "plain text"), 16384);
+  ASSERT_TRUE(result.ok()) << result.failure().detail;
+  EXPECT_EQ(result.value().payload_json, "plain text");
+  TokenFacts facts;
+  auto bad = store.VerifySignature(SignRaw(key, R"({"alg":"EdDSA","kid":"zz"})", "x"), 16384, &facts);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.failure().code, ErrorCode::kUnknownKey);
+  EXPECT_EQ(facts.kid, "zz");
+}
+
+TEST(SignCompact, ClaimsMustBeAStrictObject) {
+  const Key key = MustParse(MakeTestKey(Algorithm::kHS256).private_jwk);
+  for (const char* bad : {"", "[]", "1", "\"x\"", "{", R"({"a":1,"a":2})", R"({"a":{"b":1,"b":1}})",
+                          "{\"a\":\"\xff\"}", R"({"a":"\u0000"})"}) {
+    auto result = SignCompact(key, bad);
+    ASSERT_FALSE(result.ok()) << bad;
+    EXPECT_EQ(result.failure().code, ErrorCode::kMalformedJson) << bad;
+  }
+  EXPECT_TRUE(SignCompact(key, "{}").ok());
+}
+
+TEST(SignCompact, PublicKeysCannotSign) {
+  const Key key = MustParse(MakeTestKey(Algorithm::kES256).public_jwk);
+  auto result = SignCompact(key, "{}");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.failure().code, ErrorCode::kBadKey);
+}
+
+TEST(SignCompact, KidIsJsonEscaped) {
+  const std::string secret(32, 's');
+  const Key key = MustParse(R"({"kty":"oct","alg":"HS256","kid":"we\"ird\\kid\u0001/é","k":")" +
+                            EncodeBase64Url(secret) + "\"}");
+  ASSERT_EQ(key.kid(), "we\"ird\\kid\x01/\xc3\xa9");
+  auto token = SignCompact(key, R"({"exp":1})");
+  ASSERT_TRUE(token.ok()) << token.failure().detail;
+  auto parsed = ParseCompact(token.value(), 16384);
+  ASSERT_TRUE(parsed.ok()) << parsed.failure().detail;
+  EXPECT_EQ(parsed.value().header.kid, key.kid());
+  TrustStore store;
+  store.AddKey(MustParse(R"({"kty":"oct","alg":"HS256","kid":"we\"ird\\kid\u0001/é","k":")" +
+                         EncodeBase64Url(secret) + "\"}"));
+  VerifyOptions options;
+  options.require_exp = false;
+  EXPECT_EQ(store.Verify(token.value(), 0, options).ok(), true);
+}
+
+}  // namespace
+}  // namespace rowguard::core
