@@ -1,19 +1,40 @@
+// Module entry: settings, key-store invalidation, and the log hook that keeps
+// statements holding tokens out of the server log.
 extern "C" {
 #include "postgres.h"
+
 #include "fmgr.h"
-#include "utils/guc.h"
-#include "utils/jsonb.h"
-#include "utils/builtins.h"
-#include "access/table.h"
-#include "access/genam.h"
-#include "utils/inval.h"
-#include "utils/memutils.h"
-#include "access/parallel.h"
-#include "miscadmin.h"
-#include "utils/guc_tables.h"
+#include "utils/elog.h"
 
 PG_MODULE_MAGIC;
 PGDLLEXPORT void _PG_init(void);
 }
 
-void _PG_init(void) {}
+#include <cstring>
+
+#include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/settings.hpp"
+
+namespace {
+
+emit_log_hook_type previous_emit_log_hook = nullptr;
+
+// A statement that failed with "invalid token" most likely holds the token (SET
+// rowguard.token = '...', authenticate('...')): never copy it into the log. A check
+// hook cannot call errhidestmt itself, so this hook does it for every such error.
+void HideTokenStatements(ErrorData* edata) {
+  if (edata->sqlerrcode == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION &&
+      edata->message != nullptr && strcmp(edata->message, "invalid token") == 0) {
+    edata->hide_stmt = true;
+  }
+  if (previous_emit_log_hook != nullptr) previous_emit_log_hook(edata);
+}
+
+}  // namespace
+
+void _PG_init(void) {
+  rowguard::pg::RegisterKeyStoreInvalidation();
+  previous_emit_log_hook = emit_log_hook;
+  emit_log_hook = HideTokenStatements;
+  rowguard::pg::DefineSettings();
+}

@@ -1,0 +1,119 @@
+// The one boundary between PostgreSQL glue and the C++ core (DESIGN.md, "C++ inside
+// PostgreSQL"). Every function here is noexcept, calls no PostgreSQL function, takes
+// and returns plain data only, and reports failures in a fixed buffer, so the caller
+// may ereport afterwards with nothing but plain data alive on its stack.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "rowguard/pg/identity.hpp"
+
+namespace rowguard::pg {
+
+constexpr std::size_t kDetailSize = 256;
+constexpr std::size_t kFactSize = 96;
+
+// Kinds of failure the glue maps to SQLSTATEs.
+enum class FailureKind { kNone, kToken, kKey, kNotFound, kInternal, kOutOfMemory };
+
+struct BridgeError {
+  FailureKind kind = FailureKind::kNone;
+  char detail[kDetailSize] = {0};
+};
+
+// What could be read of a token, for log lines (truncated, never the token).
+struct TokenFactsPlain {
+  char kid[kFactSize], iss[kFactSize], sub[kFactSize], jti[kFactSize];
+};
+
+// ---- keys ----
+
+struct KeyRow {
+  const char* kid;
+  const char* alg;
+  const char* issuer;  // nullptr: any issuer
+  const char* jwk;     // JSON text
+};
+
+struct IssuerRow {
+  const char* iss;
+  const char* const* audiences;  // nullptr when no audience rule
+  int audience_count;
+  bool has_leeway;
+  std::int64_t leeway_seconds;
+  bool has_max_lifetime;
+  std::int64_t max_lifetime_seconds;
+};
+
+// What ParseJwk made of one JWK: the kid it will be stored under and its algorithm.
+struct KeyDescription {
+  char kid[kDetailSize];
+  char alg[16];
+  bool can_sign;
+};
+
+// Parses one JWK as add_key would store it (alg may be nullptr).
+bool BridgeDescribeJwk(const char* jwk, std::size_t length, const char* alg,
+                       KeyDescription* out, BridgeError* error) noexcept;
+// Parses a JWK Set; on success *count keys and their descriptions (malloc'ed array,
+// released with std::free) are returned in *out.
+bool BridgeDescribeJwks(const char* jwks, std::size_t length, KeyDescription** out, int* count,
+                        BridgeError* error) noexcept;
+
+// Replaces this backend's trust store. A stored row that no longer parses is left out;
+// its kid is reported through `skipped` (called once per such row).
+bool BridgeReplaceStore(const KeyRow* keys, int key_count, const IssuerRow* issuers,
+                        int issuer_count, void (*skipped)(const char* kid, const char* detail),
+                        BridgeError* error) noexcept;
+bool BridgeStoreHasKey(const char* kid) noexcept;
+
+// Signs `claims_json` with the stored key `kid`; the token is malloc'ed into *token.
+bool BridgeSign(const char* claims_json, std::size_t length, const char* kid, char** token,
+                BridgeError* error) noexcept;
+
+// ---- tokens ----
+
+struct VerifySettings {
+  std::int64_t now;
+  std::size_t max_token_bytes;
+  std::int64_t leeway_seconds;
+  bool require_exp;
+  const char* audience_list;  // rowguard.audience, comma separated; "" for none
+};
+
+// A verified token in plain data; release with BridgeFreeVerified.
+struct VerifiedPlain {
+  char* claims_json;  // malloc'ed, NUL-terminated
+  std::size_t claims_length;
+  std::uint32_t flags;  // IdentityFlags
+  std::int64_t exp, nbf, iat, leeway;
+  char* kid;  // malloc'ed
+  char* sub;  // malloc'ed or nullptr
+  std::size_t sub_length;
+};
+void BridgeFreeVerified(VerifiedPlain* verified) noexcept;
+
+// Verifies `token` against this backend's store. `facts` may be nullptr.
+bool BridgeVerify(const char* token, std::size_t length, const VerifySettings& settings,
+                  VerifiedPlain* out, TokenFactsPlain* facts, BridgeError* error) noexcept;
+
+// Decodes the payload of a token a parallel worker received from its leader, which
+// verified that exact value; nothing is verified here (no keys exist in a worker).
+bool BridgeDecodeFromLeader(const char* token, std::size_t length, std::size_t max_token_bytes,
+                            VerifiedPlain* out, BridgeError* error) noexcept;
+
+// exp/nbf of an identity against `now`; false with the reason in *error.
+bool BridgeCheckTimes(const Identity* identity, std::int64_t now, BridgeError* error) noexcept;
+
+// ---- verified-token cache (exact token string -> Identity copy) ----
+
+// The cached identity or nullptr. The pointer is valid until the next cache call.
+const Identity* CacheFind(const char* token, std::size_t length) noexcept;
+// Stores a copy of `identity`; evicts the least recently used beyond `capacity`.
+void CacheInsert(const char* token, std::size_t length, const Identity* identity,
+                 int capacity) noexcept;
+void CacheClear() noexcept;
+int CacheCount() noexcept;
+
+}  // namespace rowguard::pg

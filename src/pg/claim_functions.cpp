@@ -1,0 +1,210 @@
+// Claim accessors: STABLE, PARALLEL SAFE, COST 1. They read the identity's Jsonb image
+// in place; the only allocation is the result.
+extern "C" {
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/uuid.h"
+}
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "rowguard/pg/claim_lookup.hpp"
+#include "rowguard/pg/identity.hpp"
+#include "rowguard/pg/settings.hpp"
+#include "rowguard/pg/sql_function.hpp"
+
+using namespace rowguard::pg;
+
+namespace {
+
+// Looks up the text argument `path` in the current claims.
+bool LookUp(FunctionCallInfo fcinfo, JsonbValue* value) {
+  const Jsonb* claims = CurrentClaims();
+  if (claims == nullptr) return false;
+  text* path = PG_GETARG_TEXT_PP(0);
+  return FindClaim(claims, VARDATA_ANY(path), VARSIZE_ANY_EXHDR(path), value);
+}
+
+const char* PathArgument(FunctionCallInfo fcinfo) { return text_to_cstring(PG_GETARG_TEXT_PP(0)); }
+
+text* ScalarText(const JsonbValue& value) {
+  switch (value.type) {
+    case jbvString:
+      return cstring_to_text_with_len(value.val.string.val, value.val.string.len);
+    case jbvNumeric:
+      return cstring_to_text(
+          DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(value.val.numeric))));
+    case jbvBool:
+      return cstring_to_text(value.val.boolean ? "true" : "false");
+    case jbvBinary:
+      return cstring_to_text(JsonbToCString(nullptr, value.val.binary.data, value.val.binary.len));
+    default:
+      return nullptr;  // jbvNull
+  }
+}
+
+[[noreturn]] void NotOfType(FunctionCallInfo fcinfo, const char* type_name) {
+  ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+                  errmsg("claim \"%s\" is not a valid %s", PathArgument(fcinfo), type_name)));
+}
+
+// True when `needle` equals a string `value` or a string element of an array `value`;
+// with `split_spaces`, a string value is a space-delimited list (RFC 8693 scope).
+bool Contains(const JsonbValue& value, const char* needle, int needle_length, bool split_spaces) {
+  if (value.type == jbvString) {
+    const char* s = value.val.string.val;
+    const int n = value.val.string.len;
+    if (!split_spaces) return n == needle_length && memcmp(s, needle, n) == 0;
+    int start = 0;
+    for (int i = 0; i <= n; ++i) {
+      if (i == n || s[i] == ' ') {
+        if (i - start == needle_length && memcmp(s + start, needle, needle_length) == 0) {
+          return true;
+        }
+        start = i + 1;
+      }
+    }
+    return false;
+  }
+  if (value.type == jbvBinary && JsonContainerIsArray(value.val.binary.data)) {
+    JsonbValue probe;
+    probe.type = jbvString;
+    probe.val.string.val = const_cast<char*>(needle);
+    probe.val.string.len = needle_length;
+    return findJsonbValueFromContainer(value.val.binary.data, JB_FARRAY, &probe) != nullptr;
+  }
+  return false;
+}
+
+}  // namespace
+
+ROWGUARD_SQL_FUNCTION(rowguard_get_claims) {
+  const Jsonb* claims = CurrentClaims();
+  if (claims == nullptr) PG_RETURN_NULL();
+  Jsonb* copy = static_cast<Jsonb*>(palloc(VARSIZE(claims)));
+  memcpy(copy, claims, VARSIZE(claims));
+  PG_RETURN_JSONB_P(copy);
+}
+
+ROWGUARD_SQL_FUNCTION(rowguard_get_claim) {
+  JsonbValue value;
+  if (!LookUp(fcinfo, &value)) PG_RETURN_NULL();
+  text* result = ScalarText(value);
+  if (result == nullptr) PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(result);
+}
+
+ROWGUARD_SQL_FUNCTION(rowguard_get_claim_uuid) {
+  JsonbValue value;
+  if (!LookUp(fcinfo, &value) || value.type == jbvNull) PG_RETURN_NULL();
+  // A canonical uuid is 36 characters; allow braces and the hyphen-less forms uuid_in
+  // accepts, and refuse anything long before copying it.
+  if (value.type != jbvString || value.val.string.len > 40) NotOfType(fcinfo, "uuid");
+  char buffer[41];
+  memcpy(buffer, value.val.string.val, value.val.string.len);
+  buffer[value.val.string.len] = '\0';
+  PG_RETURN_DATUM(DirectFunctionCall1(uuid_in, CStringGetDatum(buffer)));
+}
+
+ROWGUARD_SQL_FUNCTION(rowguard_get_claim_bigint) {
+  JsonbValue value;
+  if (!LookUp(fcinfo, &value) || value.type == jbvNull) PG_RETURN_NULL();
+  // JSON integers only: a quoted "42" or 42.0 is not an integer claim, and accepting
+  // them would let differently written values compare equal.
+  if (value.type != jbvNumeric) NotOfType(fcinfo, "bigint");
+  const char* digits =
+      DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(value.val.numeric)));
+  const char* p = digits[0] == '-' ? digits + 1 : digits;
+  if (*p == '\0') NotOfType(fcinfo, "bigint");
+  for (const char* c = p; *c; ++c) {
+    if (*c < '0' || *c > '9') NotOfType(fcinfo, "bigint");
+  }
+  errno = 0;
+  char* end = nullptr;
+  const long long parsed = strtoll(digits, &end, 10);
+  if (errno == ERANGE) {
+    ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                    errmsg("claim \"%s\" is out of range for type bigint", PathArgument(fcinfo))));
+  }
+  PG_RETURN_INT64(static_cast<int64>(parsed));
+}
+
+ROWGUARD_SQL_FUNCTION(rowguard_get_claim_bool) {
+  JsonbValue value;
+  if (!LookUp(fcinfo, &value) || value.type == jbvNull) PG_RETURN_NULL();
+  if (value.type != jbvBool) NotOfType(fcinfo, "boolean");
+  PG_RETURN_BOOL(value.val.boolean);
+}
+
+ROWGUARD_SQL_FUNCTION(rowguard_get_claim_array) {
+  JsonbValue value;
+  if (!LookUp(fcinfo, &value) || value.type == jbvNull) PG_RETURN_NULL();
+  if (value.type != jbvBinary) {
+    // A lone scalar reads as a one-element array (e.g. roles given as one string).
+    Datum element = PointerGetDatum(ScalarText(value));
+    PG_RETURN_ARRAYTYPE_P(construct_array(&element, 1, TEXTOID, -1, false, TYPALIGN_INT));
+  }
+  JsonbContainer* container = value.val.binary.data;
+  if (!JsonContainerIsArray(container)) NotOfType(fcinfo, "array of scalars");
+  const uint32 count = JsonContainerSize(container);
+  Datum* elements = static_cast<Datum*>(palloc(sizeof(Datum) * (count + 1)));
+  bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * (count + 1)));
+  for (uint32 i = 0; i < count; ++i) {
+    JsonbValue* element = getIthJsonbValueFromContainer(container, i);
+    if (element->type == jbvBinary) NotOfType(fcinfo, "array of scalars");
+    text* t = ScalarText(*element);
+    nulls[i] = t == nullptr;
+    elements[i] = PointerGetDatum(t);
+  }
+  int dims[1] = {static_cast<int>(count)};
+  int lbs[1] = {1};
+  PG_RETURN_ARRAYTYPE_P(
+      construct_md_array(elements, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+ROWGUARD_SQL_FUNCTION(rowguard_get_sub) {
+  const Identity* identity = RequireCurrentIdentity();
+  if (identity == nullptr || (identity->flags & kIdentityHasSub) == 0) PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(cstring_to_text_with_len(IdentitySub(identity), identity->sub_length));
+}
+
+ROWGUARD_SQL_FUNCTION(rowguard_has_role) {
+  const Jsonb* claims = CurrentClaims();
+  if (claims == nullptr) PG_RETURN_BOOL(false);
+  JsonbValue value;
+  if (!FindClaim(claims, setting_roles_claim, strlen(setting_roles_claim), &value)) {
+    PG_RETURN_BOOL(false);
+  }
+  text* role = PG_GETARG_TEXT_PP(0);
+  PG_RETURN_BOOL(Contains(value, VARDATA_ANY(role), VARSIZE_ANY_EXHDR(role), false));
+}
+
+ROWGUARD_SQL_FUNCTION(rowguard_has_scope) {
+  const Jsonb* claims = CurrentClaims();
+  if (claims == nullptr) PG_RETURN_BOOL(false);
+  text* scope = PG_GETARG_TEXT_PP(0);
+  const char* needle = VARDATA_ANY(scope);
+  const int length = VARSIZE_ANY_EXHDR(scope);
+  if (length == 0) PG_RETURN_BOOL(false);
+  JsonbValue value;
+  if (getKeyJsonValueFromContainer(const_cast<JsonbContainer*>(&claims->root), "scope", 5,
+                                   &value) != nullptr &&
+      Contains(value, needle, length, true)) {
+    PG_RETURN_BOOL(true);
+  }
+  if (getKeyJsonValueFromContainer(const_cast<JsonbContainer*>(&claims->root), "scp", 3,
+                                   &value) != nullptr &&
+      Contains(value, needle, length, true)) {
+    PG_RETURN_BOOL(true);
+  }
+  PG_RETURN_BOOL(false);
+}
+
+ROWGUARD_SQL_FUNCTION(rowguard_is_authenticated) {
+  PG_RETURN_BOOL(RequireCurrentIdentity() != nullptr);
+}

@@ -1,0 +1,346 @@
+// The noexcept boundary (include/rowguard/pg/core_bridge.hpp). No PostgreSQL header
+// is included here on purpose: nothing in this file can longjmp.
+#include "rowguard/pg/core_bridge.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <list>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "rowguard/core/jws.hpp"
+#include "rowguard/core/key.hpp"
+#include "rowguard/core/trust_store.hpp"
+
+namespace rowguard::pg {
+namespace {
+
+std::unique_ptr<core::TrustStore> g_store;
+
+void SetError(BridgeError* error, FailureKind kind, std::string_view detail) {
+  if (error == nullptr) return;
+  error->kind = kind;
+  const std::size_t n = std::min(detail.size(), kDetailSize - 1);
+  std::memcpy(error->detail, detail.data(), n);
+  error->detail[n] = '\0';
+}
+
+void CopyFact(char (&dst)[kFactSize], const std::string& src) {
+  const std::size_t n = std::min(src.size(), kFactSize - 1);
+  std::memcpy(dst, src.data(), n);
+  dst[n] = '\0';
+}
+
+char* MallocCopy(std::string_view s) {
+  char* p = static_cast<char*>(std::malloc(s.size() + 1));
+  if (p == nullptr) throw std::bad_alloc();
+  std::memcpy(p, s.data(), s.size());
+  p[s.size()] = '\0';
+  return p;
+}
+
+// Runs `body`, turning any escaping exception into a BridgeError. Core failures are
+// values; an exception here means out of memory or a bug.
+template <typename Body>
+bool Guarded(BridgeError* error, Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    SetError(error, FailureKind::kOutOfMemory, "out of memory");
+  } catch (const std::exception& e) {
+    SetError(error, FailureKind::kInternal, e.what());
+  } catch (...) {
+    SetError(error, FailureKind::kInternal, "unexpected exception in rowguard core");
+  }
+  return false;
+}
+
+void Describe(const core::Key& key, KeyDescription* out) {
+  const std::string& kid = key.kid();
+  const std::size_t n = std::min(kid.size(), sizeof(out->kid) - 1);
+  std::memcpy(out->kid, kid.data(), n);
+  out->kid[n] = '\0';
+  const std::string_view alg = core::AlgorithmName(key.algorithm());
+  std::memcpy(out->alg, alg.data(), alg.size());
+  out->alg[alg.size()] = '\0';
+  out->can_sign = key.can_sign();
+}
+
+std::vector<std::string> SplitAudienceList(std::string_view list) {
+  std::vector<std::string> result;
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) result.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return result;
+}
+
+void FillVerified(const core::VerifiedToken& token, VerifiedPlain* out) {
+  *out = VerifiedPlain{};
+  try {
+    out->claims_json = MallocCopy(token.claims_json);
+    out->claims_length = token.claims_json.size();
+    out->kid = MallocCopy(token.kid);
+    if (token.claims.sub) {
+      out->sub = MallocCopy(*token.claims.sub);
+      out->sub_length = token.claims.sub->size();
+      out->flags |= kIdentityHasSub;
+    }
+  } catch (...) {
+    BridgeFreeVerified(out);
+    throw;
+  }
+  if (token.claims.exp) out->flags |= kIdentityHasExp, out->exp = *token.claims.exp;
+  if (token.claims.nbf) out->flags |= kIdentityHasNbf, out->nbf = *token.claims.nbf;
+  if (token.claims.iat) out->flags |= kIdentityHasIat, out->iat = *token.claims.iat;
+  out->leeway = token.leeway_seconds;
+}
+
+// ---- cache: an LRU list of (token, block) with an index by token ----
+
+struct FreeDeleter {
+  void operator()(Identity* p) const noexcept { std::free(p); }
+};
+using IdentityBlock = std::unique_ptr<Identity, FreeDeleter>;
+struct CacheEntry {
+  std::string token;
+  IdentityBlock identity;
+};
+std::list<CacheEntry> g_lru;  // most recent first
+std::unordered_map<std::string_view, std::list<CacheEntry>::iterator> g_index;
+
+}  // namespace
+
+bool BridgeDescribeJwk(const char* jwk, std::size_t length, const char* alg,
+                       KeyDescription* out, BridgeError* error) noexcept {
+  return Guarded(error, [&] {
+    std::optional<core::Algorithm> default_alg;
+    if (alg != nullptr) {
+      default_alg = core::AlgorithmFromName(alg);
+      if (!default_alg) {
+        SetError(error, FailureKind::kKey, std::string("unsupported algorithm \"") + alg + "\"");
+        return false;
+      }
+    }
+    auto key = core::ParseJwk(std::string_view(jwk, length), default_alg);
+    if (!key.ok()) {
+      SetError(error, FailureKind::kKey, key.failure().detail);
+      return false;
+    }
+    Describe(key.value(), out);
+    return true;
+  });
+}
+
+bool BridgeDescribeJwks(const char* jwks, std::size_t length, KeyDescription** out, int* count,
+                        BridgeError* error) noexcept {
+  *out = nullptr;
+  *count = 0;
+  return Guarded(error, [&] {
+    auto keys = core::ParseJwkSet(std::string_view(jwks, length));
+    if (!keys.ok()) {
+      SetError(error, FailureKind::kKey, keys.failure().detail);
+      return false;
+    }
+    const auto& list = keys.value();
+    auto* descriptions =
+        static_cast<KeyDescription*>(std::calloc(std::max<std::size_t>(list.size(), 1),
+                                                 sizeof(KeyDescription)));
+    if (descriptions == nullptr) throw std::bad_alloc();
+    for (std::size_t i = 0; i < list.size(); ++i) Describe(list[i], &descriptions[i]);
+    *out = descriptions;
+    *count = static_cast<int>(list.size());
+    return true;
+  });
+}
+
+bool BridgeReplaceStore(const KeyRow* keys, int key_count, const IssuerRow* issuers,
+                        int issuer_count, void (*skipped)(const char*, const char*),
+                        BridgeError* error) noexcept {
+  return Guarded(error, [&] {
+    auto store = std::make_unique<core::TrustStore>();
+    for (int i = 0; i < key_count; ++i) {
+      const KeyRow& row = keys[i];
+      auto alg = core::AlgorithmFromName(row.alg);
+      auto key = alg ? core::ParseJwk(row.jwk, alg)
+                     : core::Result<core::Key>(core::Fail(core::ErrorCode::kBadKey, "unknown algorithm"));
+      if (!key.ok()) {
+        if (skipped) skipped(row.kid, key.failure().detail.c_str());
+        continue;
+      }
+      if (key.value().kid() != row.kid || key.value().algorithm() != *alg) {
+        if (skipped) skipped(row.kid, "the stored row disagrees with its JWK");
+        continue;
+      }
+      store->AddKey(std::move(key).value(), row.issuer ? row.issuer : "");
+    }
+    for (int i = 0; i < issuer_count; ++i) {
+      const IssuerRow& row = issuers[i];
+      core::IssuerRule rule;
+      if (row.audiences != nullptr) {
+        rule.audiences.emplace(row.audiences, row.audiences + row.audience_count);
+      }
+      if (row.has_leeway) rule.leeway_seconds = row.leeway_seconds;
+      if (row.has_max_lifetime) rule.max_lifetime_seconds = row.max_lifetime_seconds;
+      store->SetIssuer(row.iss, std::move(rule));
+    }
+    g_store = std::move(store);
+    return true;
+  });
+}
+
+bool BridgeStoreHasKey(const char* kid) noexcept {
+  return g_store != nullptr && g_store->FindKey(kid) != nullptr;
+}
+
+bool BridgeSign(const char* claims_json, std::size_t length, const char* kid, char** token,
+                BridgeError* error) noexcept {
+  *token = nullptr;
+  return Guarded(error, [&] {
+    const core::Key* key = g_store ? g_store->FindKey(kid) : nullptr;
+    if (key == nullptr) {
+      SetError(error, FailureKind::kNotFound, std::string("no key with kid \"") + kid + "\"");
+      return false;
+    }
+    auto signed_token = core::SignCompact(*key, std::string_view(claims_json, length));
+    if (!signed_token.ok()) {
+      SetError(error, FailureKind::kKey, signed_token.failure().detail);
+      return false;
+    }
+    *token = MallocCopy(signed_token.value());
+    return true;
+  });
+}
+
+void BridgeFreeVerified(VerifiedPlain* verified) noexcept {
+  std::free(verified->claims_json);
+  std::free(verified->kid);
+  std::free(verified->sub);
+  *verified = VerifiedPlain{};
+}
+
+bool BridgeVerify(const char* token, std::size_t length, const VerifySettings& settings,
+                  VerifiedPlain* out, TokenFactsPlain* facts, BridgeError* error) noexcept {
+  *out = VerifiedPlain{};
+  if (facts) *facts = TokenFactsPlain{};
+  return Guarded(error, [&] {
+    static const core::TrustStore empty_store;
+    // rowguard.audience rarely changes: keep its parsed form between calls.
+    static std::string last_list;
+    static std::optional<std::vector<std::string>> last_audiences;
+    if (last_list != settings.audience_list) {
+      last_list = settings.audience_list;
+      auto parsed = SplitAudienceList(last_list);
+      last_audiences = parsed.empty() ? std::nullopt : std::optional(std::move(parsed));
+    }
+    core::VerifyOptions options;
+    options.max_token_bytes = settings.max_token_bytes;
+    options.leeway_seconds = settings.leeway_seconds;
+    options.require_exp = settings.require_exp;
+    options.default_audiences = last_audiences;
+
+    core::TokenFacts token_facts;
+    const core::TrustStore& store = g_store ? *g_store : empty_store;
+    auto verified = store.Verify(std::string_view(token, length), settings.now, options,
+                                 facts ? &token_facts : nullptr);
+    if (facts) {
+      CopyFact(facts->kid, token_facts.kid);
+      CopyFact(facts->iss, token_facts.iss);
+      CopyFact(facts->sub, token_facts.sub);
+      CopyFact(facts->jti, token_facts.jti);
+    }
+    if (!verified.ok()) {
+      SetError(error, FailureKind::kToken, verified.failure().detail);
+      return false;
+    }
+    FillVerified(verified.value(), out);
+    return true;
+  });
+}
+
+bool BridgeDecodeFromLeader(const char* token, std::size_t length, std::size_t max_token_bytes,
+                            VerifiedPlain* out, BridgeError* error) noexcept {
+  *out = VerifiedPlain{};
+  return Guarded(error, [&] {
+    const std::string_view text = core::StripBearer(std::string_view(token, length));
+    auto jws = core::ParseCompact(text, max_token_bytes);
+    if (!jws.ok()) {
+      SetError(error, FailureKind::kToken, jws.failure().detail);
+      return false;
+    }
+    auto claims = core::ParseRegisteredClaims(jws.value().payload_json);
+    if (!claims.ok()) {
+      SetError(error, FailureKind::kToken, claims.failure().detail);
+      return false;
+    }
+    core::VerifiedToken decoded{jws.value().payload_json, std::move(claims).value(),
+                                jws.value().header.kid, jws.value().header.alg, 0};
+    FillVerified(decoded, out);
+    return true;
+  });
+}
+
+bool BridgeCheckTimes(const Identity* identity, std::int64_t now, BridgeError* error) noexcept {
+  return Guarded(error, [&] {
+    core::RegisteredClaims claims;
+    if (identity->flags & kIdentityHasExp) claims.exp = identity->exp;
+    if (identity->flags & kIdentityHasNbf) claims.nbf = identity->nbf;
+    auto status = core::CheckTimes(claims, identity->leeway, now);
+    if (!status.ok()) {
+      SetError(error, FailureKind::kToken, status.failure().detail);
+      return false;
+    }
+    return true;
+  });
+}
+
+const Identity* CacheFind(const char* token, std::size_t length) noexcept {
+  auto it = g_index.find(std::string_view(token, length));
+  if (it == g_index.end()) return nullptr;
+  g_lru.splice(g_lru.begin(), g_lru, it->second);  // iterators stay valid
+  return it->second->identity.get();
+}
+
+void CacheInsert(const char* token, std::size_t length, const Identity* identity,
+                 int capacity) noexcept {
+  if (capacity <= 0) return;
+  try {
+    const std::string_view key(token, length);
+    if (auto it = g_index.find(key); it != g_index.end()) {
+      g_lru.erase(it->second);
+      g_index.erase(it);
+    }
+    IdentityBlock copy(static_cast<Identity*>(std::malloc(identity->size)));
+    if (!copy) return;
+    std::memcpy(copy.get(), identity, identity->size);
+    g_lru.push_front(CacheEntry{std::string(key), std::move(copy)});
+    g_index.emplace(g_lru.front().token, g_lru.begin());
+    while (g_lru.size() > static_cast<std::size_t>(capacity)) {
+      g_index.erase(g_lru.back().token);
+      g_lru.pop_back();
+    }
+  } catch (...) {
+    // A cache that cannot grow is only slower: drop everything rather than risk an
+    // index out of step with the list.
+    CacheClear();
+  }
+}
+
+void CacheClear() noexcept {
+  g_index.clear();
+  g_lru.clear();
+}
+
+int CacheCount() noexcept { return static_cast<int>(g_lru.size()); }
+
+}  // namespace rowguard::pg

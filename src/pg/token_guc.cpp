@@ -1,0 +1,219 @@
+// rowguard.token: verification happens in the check hook, so SET, SET LOCAL,
+// set_config, RESET, DISCARD ALL, savepoints and parallel workers all follow
+// PostgreSQL's own GUC rules (DESIGN.md, "Identity is the GUC rowguard.token").
+#include "rowguard/pg/token_guc.hpp"
+
+extern "C" {
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+}
+
+#include "rowguard/pg/core_bridge.hpp"
+#include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/settings.hpp"
+
+namespace rowguard::pg {
+
+Identity* current_identity = nullptr;
+
+namespace {
+
+char failure_detail[kDetailSize];
+
+MemoryContext ScratchContext() {
+  static MemoryContext scratch = nullptr;
+  if (scratch == nullptr) {
+    scratch = AllocSetContextCreate(TopMemoryContext, "rowguard identity", ALLOCSET_SMALL_SIZES);
+  }
+  return scratch;
+}
+
+// The claims as a Jsonb image in the scratch context, or nullptr. jsonb_in can only
+// fail on input the strict core parser already refused (or on out-of-memory), but a
+// check hook must not throw: the error is caught here, where nothing but plain data
+// is alive and jsonb_in holds no resources beyond memory in the scratch context.
+Jsonb* ClaimsToJsonb(const char* claims_json) {
+  MemoryContext old_context = MemoryContextSwitchTo(ScratchContext());
+  Jsonb* volatile result = nullptr;
+  PG_TRY();
+  {
+    result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(claims_json)));
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(ScratchContext());
+    FlushErrorState();
+    result = nullptr;
+  }
+  PG_END_TRY();
+  MemoryContextSwitchTo(old_context);
+  return result;
+}
+
+Identity* BuildIdentity(const VerifiedPlain& verified) {
+  Jsonb* claims = ClaimsToJsonb(verified.claims_json);
+  if (claims == nullptr) {
+    strlcpy(failure_detail, "claims cannot be represented as jsonb", sizeof(failure_detail));
+    return nullptr;
+  }
+  const std::size_t kid_length = strlen(verified.kid);
+  const std::size_t strings_offset = sizeof(Identity);
+  const std::size_t jsonb_offset =
+      MAXALIGN(strings_offset + kid_length + 1 + verified.sub_length + 1);
+  const std::size_t size = jsonb_offset + VARSIZE(claims);
+  auto* identity = static_cast<Identity*>(malloc(size));
+  if (identity == nullptr) {
+    MemoryContextReset(ScratchContext());
+    strlcpy(failure_detail, "out of memory", sizeof(failure_detail));
+    return nullptr;
+  }
+  memset(identity, 0, sizeof(Identity));
+  identity->size = static_cast<std::uint32_t>(size);
+  identity->flags = verified.flags;
+  identity->exp = verified.exp;
+  identity->nbf = verified.nbf;
+  identity->iat = verified.iat;
+  identity->leeway = verified.leeway;
+  identity->key_generation = key_generation;
+  char* base = reinterpret_cast<char*>(identity);
+  identity->kid_offset = static_cast<std::uint32_t>(strings_offset);
+  memcpy(base + strings_offset, verified.kid, kid_length + 1);
+  identity->sub_offset = static_cast<std::uint32_t>(strings_offset + kid_length + 1);
+  identity->sub_length = static_cast<std::uint32_t>(verified.sub_length);
+  if (verified.sub != nullptr) memcpy(base + identity->sub_offset, verified.sub, verified.sub_length);
+  base[identity->sub_offset + verified.sub_length] = '\0';
+  identity->jsonb_offset = static_cast<std::uint32_t>(jsonb_offset);
+  identity->jsonb_length = VARSIZE(claims);
+  memcpy(base + jsonb_offset, claims, VARSIZE(claims));
+  MemoryContextReset(ScratchContext());
+  return identity;
+}
+
+Identity* CopyIdentity(const Identity* source) {
+  auto* copy = static_cast<Identity*>(malloc(source->size));
+  if (copy == nullptr) {
+    strlcpy(failure_detail, "out of memory", sizeof(failure_detail));
+    return nullptr;
+  }
+  memcpy(copy, source, source->size);
+  return copy;
+}
+
+void LogOutcome(bool success, const TokenFactsPlain& facts, const char* reason) {
+  if (setting_log_authentications == kLogOff) return;
+  if (success && setting_log_authentications != kLogAll) return;
+  ereport(LOG, (errmsg(success ? "rowguard: token accepted" : "rowguard: token rejected: %s",
+                       reason),
+                errdetail_log("kid=\"%s\" iss=\"%s\" sub=\"%s\" jti=\"%s\"", facts.kid,
+                              facts.iss, facts.sub, facts.jti),
+                errhidestmt(true)));
+}
+
+void FactsOf(const Identity* identity, TokenFactsPlain* facts) {
+  *facts = TokenFactsPlain{};
+  strlcpy(facts->kid, IdentityKid(identity), sizeof(facts->kid));
+  strlcpy(facts->sub, IdentitySub(identity), sizeof(facts->sub));
+}
+
+}  // namespace
+
+std::int64_t StatementStartSeconds() {
+  TimestampTz now = IsTransactionState() ? GetCurrentStatementStartTimestamp() : 0;
+  if (now == 0) now = GetCurrentTimestamp();
+  // Floor division: PostgreSQL timestamps before 2000 are negative.
+  std::int64_t seconds = now / USECS_PER_SEC;
+  if (now % USECS_PER_SEC < 0) --seconds;
+  return seconds + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+}
+
+Identity* MakeIdentity(const char* token, const char** detail, bool log_result) {
+  *detail = failure_detail;
+  const std::size_t length = strlen(token);
+  BridgeError error;
+  VerifiedPlain verified;
+
+  if (InitializingParallelWorker) {
+    // Workers receive GUC values only from their leader, whose check hook verified
+    // this exact value; a worker must not read tables (DESIGN.md), so it only decodes.
+    if (!BridgeDecodeFromLeader(token, length, static_cast<std::size_t>(setting_max_token_bytes),
+                                &verified, &error)) {
+      strlcpy(failure_detail, error.detail, sizeof(failure_detail));
+      return nullptr;
+    }
+    Identity* identity = BuildIdentity(verified);
+    BridgeFreeVerified(&verified);
+    return identity;
+  }
+
+  const char* problem = nullptr;
+  if (!EnsureKeyStore(&problem)) {
+    strlcpy(failure_detail, problem, sizeof(failure_detail));
+    return nullptr;
+  }
+  const std::int64_t now = StatementStartSeconds();
+
+  if (const Identity* cached = CacheFind(token, length)) {
+    if (!BridgeCheckTimes(cached, now, &error)) {
+      strlcpy(failure_detail, error.detail, sizeof(failure_detail));
+      if (log_result) {
+        TokenFactsPlain facts;
+        FactsOf(cached, &facts);
+        LogOutcome(false, facts, failure_detail);
+      }
+      return nullptr;
+    }
+    Identity* identity = CopyIdentity(cached);
+    if (identity != nullptr && log_result) {
+      TokenFactsPlain facts;
+      FactsOf(identity, &facts);
+      LogOutcome(true, facts, nullptr);
+    }
+    return identity;
+  }
+
+  const VerifySettings settings{now, static_cast<std::size_t>(setting_max_token_bytes),
+                                setting_leeway, setting_require_exp,
+                                setting_audience ? setting_audience : ""};
+  TokenFactsPlain facts;
+  if (!BridgeVerify(token, length, settings, &verified, &facts, &error)) {
+    strlcpy(failure_detail, error.detail, sizeof(failure_detail));
+    if (log_result) LogOutcome(false, facts, failure_detail);
+    return nullptr;
+  }
+  Identity* identity = BuildIdentity(verified);
+  BridgeFreeVerified(&verified);
+  if (identity == nullptr) {
+    if (log_result) LogOutcome(false, facts, failure_detail);
+    return nullptr;
+  }
+  CacheInsert(token, length, identity, setting_cache_size);
+  if (log_result) LogOutcome(true, facts, nullptr);
+  return identity;
+}
+
+bool CheckTokenHook(char** newval, void** extra, GucSource source) {
+  if (*newval == nullptr || **newval == '\0') {
+    *extra = nullptr;
+    return true;
+  }
+  const char* detail = nullptr;
+  Identity* identity = MakeIdentity(*newval, &detail, !InitializingParallelWorker);
+  if (identity == nullptr) {
+    GUC_check_errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION);
+    GUC_check_errmsg("invalid token");
+    GUC_check_errdetail("%s", detail);
+    return false;
+  }
+  *extra = identity;
+  return true;
+}
+
+void AssignTokenHook(const char*, void* extra) { current_identity = static_cast<Identity*>(extra); }
+
+const char* ShowTokenHook() { return current_identity != nullptr ? "(verified token)" : ""; }
+
+}  // namespace rowguard::pg
