@@ -60,7 +60,7 @@ pick_port() {
 _rg_wait_ready() {
   local port=$1 i
   for i in $(seq 1 120); do
-    "$PGBIN/pg_isready" -q -h "$(cluster_dir "$port")" -p "$port" && return 0
+    "$PGBIN/pg_isready" -q -h "$(cluster_dir "$port")" -p "$port" -U postgres -d postgres && return 0
     sleep 0.5
   done
   echo "cluster on port $port did not become ready; log:" >&2
