@@ -111,18 +111,31 @@ Status ParseRegisteredClaimsInto(std::string_view payload_json, bool padded,
     // skips every other member without a string comparison.
     const std::string_view name = field.key;
     if (name.size() != 3) continue;
-    Status status = Ok{};
     switch (Pack3(name.data())) {
-      case Pack3("exp"): status = ReadTime(field.value, "exp", &out->exp); break;
-      case Pack3("nbf"): status = ReadTime(field.value, "nbf", &out->nbf); break;
-      case Pack3("iat"): status = ReadTime(field.value, "iat", &out->iat); break;
-      case Pack3("iss"): status = ReadString(field.value, "iss", &out->iss); break;
-      case Pack3("sub"): status = ReadString(field.value, "sub", &out->sub); break;
-      case Pack3("jti"): status = ReadString(field.value, "jti", &out->jti); break;
-      case Pack3("aud"): status = ReadAudience(field.value, out); break;
-      default: continue;
+      case Pack3("exp"):
+        if (Status s = ReadTime(field.value, "exp", &out->exp); !s.ok()) return s;
+        break;
+      case Pack3("nbf"):
+        if (Status s = ReadTime(field.value, "nbf", &out->nbf); !s.ok()) return s;
+        break;
+      case Pack3("iat"):
+        if (Status s = ReadTime(field.value, "iat", &out->iat); !s.ok()) return s;
+        break;
+      case Pack3("iss"):
+        if (Status s = ReadString(field.value, "iss", &out->iss); !s.ok()) return s;
+        break;
+      case Pack3("sub"):
+        if (Status s = ReadString(field.value, "sub", &out->sub); !s.ok()) return s;
+        break;
+      case Pack3("jti"):
+        if (Status s = ReadString(field.value, "jti", &out->jti); !s.ok()) return s;
+        break;
+      case Pack3("aud"):
+        if (Status s = ReadAudience(field.value, out); !s.ok()) return s;
+        break;
+      default:
+        break;
     }
-    if (!status.ok()) return status;
   }
   return Ok{};
 }
