@@ -201,7 +201,8 @@ Result<TypedKey> ParseOct(const JwkReader& jwk, std::optional<Algorithm> alg) {
 
 // ---------------------------------------------------------------- RSA
 
-Result<TypedKey> ParseRsa(const JwkReader& jwk, std::optional<Algorithm> alg) {
+Result<TypedKey> ParseRsa(const JwkReader& jwk, std::optional<Algorithm> alg,
+                          PrivateKeyCheck private_check) {
   std::string_view n_text, e_text, unused;
   std::string n, e;
   bool present = false;
@@ -280,7 +281,7 @@ Result<TypedKey> ParseRsa(const JwkReader& jwk, std::optional<Algorithm> alg) {
     return BadKey("RSA key is not valid");
   }
   OpenSslPtr<EVP_PKEY> pkey(raw);
-  if (has_private) {
+  if (has_private && private_check == PrivateKeyCheck::kFull) {
     OpenSslPtr<EVP_PKEY_CTX> check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
     if (!check || EVP_PKEY_pairwise_check(check.get()) != 1) {
       return BadKey("RSA private key is inconsistent with its public key");
@@ -309,7 +310,8 @@ constexpr Curve kCurves[] = {
     {"P-521", "secp521r1", 66, Algorithm::kES512},
 };
 
-Result<TypedKey> ParseEc(const JwkReader& jwk, std::optional<Algorithm> alg) {
+Result<TypedKey> ParseEc(const JwkReader& jwk, std::optional<Algorithm> alg,
+                         PrivateKeyCheck private_check) {
   std::string_view crv;
   Status status = jwk.RequiredString("crv", &crv);
   if (!status.ok()) return std::move(status).failure();
@@ -373,7 +375,8 @@ Result<TypedKey> ParseEc(const JwkReader& jwk, std::optional<Algorithm> alg) {
   if (!check || EVP_PKEY_public_check(check.get()) != 1) {
     return BadKey("EC point is not on the " + std::string(crv) + " curve");
   }
-  if (has_private && EVP_PKEY_pairwise_check(check.get()) != 1) {
+  if (has_private && private_check == PrivateKeyCheck::kFull &&
+      EVP_PKEY_pairwise_check(check.get()) != 1) {
     return BadKey("EC private key does not match the public point");
   }
   auto material = KeyMaterial::ForPkey(bound, std::move(pkey));
@@ -445,7 +448,8 @@ Result<TypedKey> ParseOkp(const JwkReader& jwk, std::optional<Algorithm> alg) {
 
 // ---------------------------------------------------------------- common members
 
-Result<Key> ParseJwkObject(simdjson::dom::object object, std::optional<Algorithm> default_alg) {
+Result<Key> ParseJwkObject(simdjson::dom::object object, std::optional<Algorithm> default_alg,
+                           PrivateKeyCheck private_check) {
   JwkReader jwk(object);
   std::string_view kty, text;
   bool present = false;
@@ -499,9 +503,9 @@ Result<Key> ParseJwkObject(simdjson::dom::object object, std::optional<Algorithm
   if (kty == "oct") {
     typed = ParseOct(jwk, alg);
   } else if (kty == "RSA") {
-    typed = ParseRsa(jwk, alg);
+    typed = ParseRsa(jwk, alg, private_check);
   } else if (kty == "EC") {
-    typed = ParseEc(jwk, alg);
+    typed = ParseEc(jwk, alg, private_check);
   } else if (kty == "OKP") {
     typed = ParseOkp(jwk, alg);
   } else {
@@ -524,10 +528,11 @@ Failure AsKeyError(Failure failure) {
 
 }  // namespace
 
-Result<Key> ParseJwk(std::string_view json, std::optional<Algorithm> default_alg) {
+Result<Key> ParseJwk(std::string_view json, std::optional<Algorithm> default_alg,
+                     PrivateKeyCheck private_check) {
   auto object = json::ParseObject(json::ThreadParser(), json, false, "JWK");
   if (!object.ok()) return AsKeyError(std::move(object).failure());
-  return ParseJwkObject(object.value(), default_alg);
+  return ParseJwkObject(object.value(), default_alg, private_check);
 }
 
 Result<std::vector<Key>> ParseJwkSet(std::string_view json) {
@@ -544,7 +549,7 @@ Result<std::vector<Key>> ParseJwkSet(std::string_view json) {
     const std::string where = "JWK Set key at index " + std::to_string(index);
     simdjson::dom::object jwk;
     if (item.get(jwk) != simdjson::SUCCESS) return BadKey(where + " is not a JSON object");
-    auto key = ParseJwkObject(jwk, std::nullopt);
+    auto key = ParseJwkObject(jwk, std::nullopt, PrivateKeyCheck::kFull);
     if (!key.ok()) {
       Failure failure = std::move(key).failure();
       failure.detail = where + ": " + failure.detail;

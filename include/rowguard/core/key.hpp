@@ -48,13 +48,19 @@ class Key {
   std::unique_ptr<KeyMaterial> material_;
 };
 
+// How much of a private JWK to check. kFull proves the private part matches the public
+// one (for RSA that includes primality tests of p and q: tens of milliseconds); kSkip
+// is for keys that passed kFull when they were stored and are only being reloaded.
+enum class PrivateKeyCheck { kFull, kSkip };
+
 // Parses one JWK object. The algorithm is the JWK's "alg", else `default_alg`, else
 // by key type (EC by curve, OKP as EdDSA, RSA as RS256); an oct key with neither is
 // kBadKey. A JWK "alg" that disagrees with `default_alg` is kBadKey. Rejected:
 // unknown kty, RSA modulus under 2048 bits, RSA e even or 1, EC points off the curve,
 // HMAC secrets shorter than the hash output, "use" other than "sig", "key_ops"
 // without "verify", malformed base64url, non-string members.
-Result<Key> ParseJwk(std::string_view json, std::optional<Algorithm> default_alg = std::nullopt);
+Result<Key> ParseJwk(std::string_view json, std::optional<Algorithm> default_alg = std::nullopt,
+                     PrivateKeyCheck private_check = PrivateKeyCheck::kFull);
 
 // Parses {"keys":[...]}; fails as a whole on the first bad key (the detail names its
 // index).
