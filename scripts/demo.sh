@@ -42,6 +42,7 @@ PORT=""
 cleanup() {
   if [[ -n "$PORT" ]]; then
     if [[ "${ROWGUARD_KEEP_CLUSTER:-0}" == 1 ]]; then
+      echo keep > "$(cluster_dir "$PORT")/owner.pid"  # never reaped by other runs
       echo
       echo "cluster left running: psql -h $(cluster_dir "$PORT") -p $PORT -U postgres"
       echo "stop it with: source scripts/pg-cluster.sh && ROWGUARD_KEEP_CLUSTER=0 stop_cluster $PORT"

@@ -6,7 +6,9 @@
 #   start_cluster "$port" "shared_buffers = 64MB" ...   # extra postgresql.conf lines
 #   psql_as postgres -c 'select 1'      # psql as a database role, ON_ERROR_STOP, no psqlrc
 #   start_standby "$port" "$other_port" # streaming hot standby of a running cluster
+#   use_cluster "$other_port"           # point PGHOST/PGPORT (psql_as) at another cluster
 #   stop_cluster "$port"
+#   reap_clusters                       # remove clusters whose owning process has died
 #
 # initdb refuses to run as root, so every server process runs as the `postgres` system user
 # (runuser -u postgres --). Clients (psql, pg_regress) may run as root: they connect as the
@@ -35,11 +37,39 @@ _rg_port_in_use() {
   return 1
 }
 
-# True when the cluster directory of PORT belongs to a live process (another test run).
+# True when the cluster directory of PORT belongs to a live process (another test run) or is
+# marked "keep" (a cluster left running on purpose, e.g. by demo.sh with ROWGUARD_KEEP_CLUSTER=1).
 _rg_dir_owned_by_live() {
   local owner
   owner=$(cat "$(cluster_dir "$1")/owner.pid" 2>/dev/null) || return 1
-  [[ -n "$owner" && "$owner" != "$$" ]] && kill -0 "$owner" 2>/dev/null
+  [[ -z "$owner" || "$owner" == "$$" ]] && return 1
+  [[ "$owner" =~ ^[0-9]+$ ]] || return 0
+  kill -0 "$owner" 2>/dev/null
+}
+
+# reap_clusters: stop and remove every /tmp/rowguard-PORT cluster whose owning process is
+# gone (a suite that crashed or timed out). Clusters of live runs are left alone.
+reap_clusters() {
+  local dir port
+  for dir in /tmp/rowguard-[0-9]*; do
+    [[ -d "$dir" && -f "$dir/owner.pid" ]] || continue
+    port=${dir##*/rowguard-}
+    [[ "$port" =~ ^[0-9]+$ ]] || continue
+    _rg_dir_owned_by_live "$port" && continue
+    [[ "$(cat "$dir/owner.pid")" == "$$" ]] && continue
+    if [[ -f "$dir/data/postmaster.pid" ]]; then
+      echo "reaping leftover cluster on port $port" >&2
+      as_postgres "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$dir"
+  done
+}
+
+# use_cluster PORT: point PGHOST/PGPORT (and so psql_as) at the cluster on PORT.
+use_cluster() {
+  export PGHOST
+  PGHOST=$(cluster_dir "${1:?use_cluster PORT}")
+  export PGPORT="$1" PGUSER=postgres PGDATABASE=${PGDATABASE:-postgres}
 }
 
 # pick_port START: print the first port >= START that is free and not claimed by another

@@ -39,6 +39,7 @@ fi
 
 # shellcheck source=scripts/pg-cluster.sh
 source scripts/pg-cluster.sh
+reap_clusters
 
 # --- unit tests ---------------------------------------------------------------------------
 run_ctest() { # run_ctest NAME BUILD_DIR cmake-args...
@@ -149,7 +150,7 @@ if [[ -d test/integration ]]; then
     t0=$SECONDS
     if ((cluster_ok)); then
       PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres PGDATABASE=postgres PGBIN="$PGBIN" \
-        ROWGUARD_ROOT="$ROOT" ROWGUARD_OWNER_PID=$$ \
+        ROWGUARD_ROOT="$ROOT" \
         timeout --kill-after=30 "${ROWGUARD_SUITE_TIMEOUT:-1200}" "$script" </dev/null
       src=$?
       ((src == 124)) && echo "$name: timed out after ${ROWGUARD_SUITE_TIMEOUT:-1200}s" >&2
@@ -157,6 +158,7 @@ if [[ -d test/integration ]]; then
       echo "$name: not run, no cluster" >&2; src=1
     fi
     record "$name" "$src" $((SECONDS - t0))
+    reap_clusters  # servers a crashed or timed-out suite left behind
   done
 fi
 

@@ -66,6 +66,19 @@ SET rowguard.token = :'unicode_sub';
 SELECT rowguard.sub(), length(rowguard.sub()) AS characters;
 RESET rowguard.token;
 
+-- uuid claims: the canonical form in either case, or 32 bare hex digits; nothing else.
+RESET ROLE;
+SELECT rowguard.sign('{"sub":"u","exp":4102444800,"upper":"AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE",
+    "bare":"aaaaaaaabbbb4ccc8dddeeeeeeeeeeee","braces":"{aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee}",
+    "short":"aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeee","misplaced":"aaaaaaaab-bbb-4ccc-8ddd-eeeeeeeeeeee",
+    "nonhex":"gaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"}', 'hs256-key') AS uuids \gset
+SET ROLE rowguard_app;
+SET rowguard.token = :'uuids';
+SELECT rowguard.claim_uuid('upper') AS upper, rowguard.claim_uuid('bare') AS bare;
+SELECT name, outcome(format('SELECT rowguard.claim_uuid(%L)::text', name)) AS outcome
+  FROM unnest(ARRAY['braces', 'short', 'misplaced', 'nonhex']) AS name;
+RESET rowguard.token;
+
 -- rowguard.roles_claim names the claim has_role reads (superuser-only setting).
 RESET ROLE;
 SET rowguard.roles_claim = 'flags';

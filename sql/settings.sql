@@ -103,6 +103,21 @@ SELECT verdict(:'valid_es256') AS uncached, verdict(:'valid_es256') AS again;
 RESET ROLE;
 RESET rowguard.cache_size;
 
+-- log_authentications: LOG lines for failed (and, with all, successful) SET and
+-- authenticate; the client sees the message, the server log also gets kid, iss, sub
+-- and jti (errdetail_log). verify() does not log.
+SET client_min_messages = log;
+SET rowguard.log_authentications = failures;
+SET rowguard.token = :'forged';
+SET rowguard.token = :'valid_hs256';
+SELECT verdict(:'forged') AS verify_does_not_log;
+SET rowguard.log_authentications = 'all';
+SET rowguard.token = :'valid_es256';
+RESET rowguard.token;
+RESET rowguard.log_authentications;
+SET rowguard.token = :'forged';
+RESET client_min_messages;
+
 -- log_authentications takes off, failures and all only.
 SELECT outcome($$SET rowguard.log_authentications = 'loud'$$) AS bad_value;
 SET rowguard.log_authentications = failures;

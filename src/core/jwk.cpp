@@ -71,9 +71,7 @@ class JwkReader {
  public:
   explicit JwkReader(simdjson::dom::object object) : object_(object) {}
 
-  bool Has(const char* name) const {
-    return object_.at_key(name).error() == simdjson::SUCCESS;
-  }
+  bool Has(const char* name) const { return object_.at_key(name).error() == simdjson::SUCCESS; }
 
   // An absent member leaves *out untouched and returns true with *present false.
   Status OptionalString(const char* name, std::string_view* out, bool* present) const {
@@ -125,10 +123,14 @@ std::string Quoted(std::string_view text) {
 
 std::size_t MinHmacSecret(Algorithm alg) {
   switch (alg) {
-    case Algorithm::kHS256: return 32;
-    case Algorithm::kHS384: return 48;
-    case Algorithm::kHS512: return 64;
-    default: return 0;
+    case Algorithm::kHS256:
+      return 32;
+    case Algorithm::kHS384:
+      return 48;
+    case Algorithm::kHS512:
+      return 64;
+    default:
+      return 0;
   }
 }
 
@@ -248,10 +250,8 @@ Result<TypedKey> ParseRsa(const JwkReader& jwk, std::optional<Algorithm> alg) {
     status = jwk.Bytes(kPrivate[i], false, &unused, bytes.get(), &present);
     if (!status.ok()) return std::move(status).failure();
     if (present != has_private) {
-      return BadKey(has_private ? std::string("RSA private key is missing \"") + kPrivate[i] +
-                                      "\""
-                                : std::string("RSA key has \"") + kPrivate[i] +
-                                      "\" but no \"d\"");
+      return BadKey(has_private ? std::string("RSA private key is missing \"") + kPrivate[i] + "\""
+                                : std::string("RSA key has \"") + kPrivate[i] + "\" but no \"d\"");
     }
     if (present) {
       private_bn[i] = ToBn(bytes.str());
@@ -288,10 +288,10 @@ Result<TypedKey> ParseRsa(const JwkReader& jwk, std::optional<Algorithm> alg) {
   }
   auto material = KeyMaterial::ForPkey(bound, std::move(pkey));
   if (!material.ok()) return std::move(material).failure();
-  return TypedKey{bound, has_private,
-                  "{" + Member("e", e_text) + Member("kty", "RSA") + Member("n", n_text, true) +
-                      "}",
-                  std::move(material).value()};
+  return TypedKey{
+      bound, has_private,
+      "{" + Member("e", e_text) + Member("kty", "RSA") + Member("n", n_text, true) + "}",
+      std::move(material).value()};
 }
 
 // ---------------------------------------------------------------- EC
@@ -328,9 +328,8 @@ Result<TypedKey> ParseEc(const JwkReader& jwk, std::optional<Algorithm> alg) {
     status = jwk.Bytes(name, true, name[0] == 'x' ? &x_text : &y_text, &point, &present);
     if (!status.ok()) return std::move(status).failure();
     if (point.size() - before != curve->field_size) {
-      return BadKey("EC \"" + std::string(name) + "\" is " +
-                    std::to_string(point.size() - before) + " bytes; " + std::string(crv) +
-                    " needs " + std::to_string(curve->field_size));
+      return BadKey("EC \"" + std::string(name) + "\" is " + std::to_string(point.size() - before) +
+                    " bytes; " + std::string(crv) + " needs " + std::to_string(curve->field_size));
     }
   }
   status = jwk.Bytes("d", false, &d_text, d.get(), &has_private);
@@ -440,8 +439,7 @@ Result<TypedKey> ParseOkp(const JwkReader& jwk, std::optional<Algorithm> alg) {
   auto material = KeyMaterial::ForPkey(bound, std::move(pkey));
   if (!material.ok()) return std::move(material).failure();
   return TypedKey{bound, has_private,
-                  "{" + Member("crv", crv) + Member("kty", "OKP") + Member("x", x_text, true) +
-                      "}",
+                  "{" + Member("crv", crv) + Member("kty", "OKP") + Member("x", x_text, true) + "}",
                   std::move(material).value()};
 }
 

@@ -163,11 +163,18 @@ Status ParseCompactInto(std::string_view token, std::size_t max_bytes, CompactJw
     return Fail(ErrorCode::kMalformedToken, "signature segment is empty");
   }
 
-  // Reused per thread: after warm-up, decoding and parsing the header allocate nothing.
-  thread_local std::string header_json;
-  header_json.clear();
-  json::ReservePadding(&header_json, header_text.size());
-  if (!DecodeBase64UrlInto(header_text, &header_json)) return MalformedSegment("header");
+  // Tokens of one issuer and key share their header byte for byte, so the last header
+  // that passed every rule is remembered per thread: the same segment text decodes to
+  // the same bytes and gets the same verdict. Failures are never remembered.
+  thread_local std::string last_header_text;
+  thread_local JwsHeader last_header;
+  thread_local std::string header_json;  // reused: no allocation after warm-up
+  const bool header_known = !last_header_text.empty() && header_text == last_header_text;
+  if (!header_known) {
+    header_json.clear();
+    json::ReservePadding(&header_json, header_text.size());
+    if (!DecodeBase64UrlInto(header_text, &header_json)) return MalformedSegment("header");
+  }
   json::ReservePadding(&out->payload_json, payload_text.size());
   if (!DecodeBase64UrlInto(payload_text, &out->payload_json)) {
     return MalformedSegment("payload");
@@ -176,7 +183,16 @@ Status ParseCompactInto(std::string_view token, std::size_t max_bytes, CompactJw
     return MalformedSegment("signature");
   }
 
-  if (Status header = ParseHeader(header_json, true, &out->header); !header.ok()) return header;
+  if (header_known) {
+    out->header.alg = last_header.alg;
+    out->header.has_kid = last_header.has_kid;
+    out->header.kid.assign(last_header.kid);
+  } else {
+    last_header_text.clear();
+    if (Status header = ParseHeader(header_json, true, &out->header); !header.ok()) return header;
+    last_header = out->header;
+    last_header_text.assign(header_text.data(), header_text.size());
+  }
   out->signing_input = token.substr(0, second);
   return Ok{};
 }

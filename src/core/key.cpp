@@ -88,8 +88,7 @@ std::size_t EcdsaRawToDer(const unsigned char* raw, std::size_t field, unsigned 
 
 // ---------------------------------------------------------------- KeyMaterial
 
-Result<std::unique_ptr<KeyMaterial>> KeyMaterial::ForHmac(Algorithm alg,
-                                                          std::string_view secret) {
+Result<std::unique_ptr<KeyMaterial>> KeyMaterial::ForHmac(Algorithm alg, std::string_view secret) {
   std::unique_ptr<KeyMaterial> m(new KeyMaterial());
   m->kind_ = Kind::kHmac;
   m->alg_ = alg;
@@ -120,13 +119,19 @@ Result<std::unique_ptr<KeyMaterial>> KeyMaterial::ForPkey(Algorithm alg,
   m->md_ctx_.reset(EVP_MD_CTX_new());
   if (!m->md_ctx_) return OpenSslFailure("EVP_MD_CTX_new");
   switch (alg) {
-    case Algorithm::kRS256: case Algorithm::kRS384: case Algorithm::kRS512:
+    case Algorithm::kRS256:
+    case Algorithm::kRS384:
+    case Algorithm::kRS512:
       m->kind_ = Kind::kRsaPkcs1;
       break;
-    case Algorithm::kPS256: case Algorithm::kPS384: case Algorithm::kPS512:
+    case Algorithm::kPS256:
+    case Algorithm::kPS384:
+    case Algorithm::kPS512:
       m->kind_ = Kind::kRsaPss;
       break;
-    case Algorithm::kES256: case Algorithm::kES384: case Algorithm::kES512:
+    case Algorithm::kES256:
+    case Algorithm::kES384:
+    case Algorithm::kES512:
       m->kind_ = Kind::kEcdsa;
       break;
     case Algorithm::kEdDSA:
@@ -172,8 +177,7 @@ Result<std::unique_ptr<KeyMaterial>> KeyMaterial::ForPkey(Algorithm alg,
         EC_GROUP_new_by_curve_name(OBJ_sn2nid(group_name)), &EC_GROUP_free);
     if (!group) return OpenSslFailure("EC_GROUP_new_by_curve_name");
     const BIGNUM* order = EC_GROUP_get0_order(group.get());
-    if (order == nullptr ||
-        BN_bn2binpad(order, m->order_, static_cast<int>(m->field_size_)) < 0) {
+    if (order == nullptr || BN_bn2binpad(order, m->order_, static_cast<int>(m->field_size_)) < 0) {
       return OpenSslFailure("EC group order");
     }
     return m;
@@ -266,8 +270,7 @@ Status KeyMaterial::VerifyDigested(std::string_view input, const unsigned char* 
 Status KeyMaterial::VerifyEdDsa(std::string_view input, std::string_view signature) {
   EVP_MD_CTX* ctx = md_ctx_.get();
   EVP_MD_CTX_reset(ctx);
-  if (EVP_DigestVerifyInit_ex(ctx, nullptr, nullptr, nullptr, nullptr, pkey_.get(), nullptr) !=
-      1) {
+  if (EVP_DigestVerifyInit_ex(ctx, nullptr, nullptr, nullptr, nullptr, pkey_.get(), nullptr) != 1) {
     return OpenSslFailure("EVP_DigestVerifyInit_ex");
   }
   if (EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
@@ -290,8 +293,7 @@ Result<std::string> KeyMaterial::SignHmac(std::string_view input) {
   if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1 ||
       EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(input.data()), input.size()) !=
           1 ||
-      EVP_MAC_final(ctx, reinterpret_cast<unsigned char*>(mac.data()), &mac_len, mac.size()) !=
-          1 ||
+      EVP_MAC_final(ctx, reinterpret_cast<unsigned char*>(mac.data()), &mac_len, mac.size()) != 1 ||
       mac_len != mac.size()) {
     return OpenSslFailure("HMAC");
   }
@@ -304,8 +306,8 @@ Result<std::string> KeyMaterial::SignAsymmetric(std::string_view input) {
   if (!ctx) return OpenSslFailure("EVP_MD_CTX_new");
   EVP_PKEY_CTX* pctx = nullptr;
   const char* md_name = kind_ == Kind::kEdDSA ? nullptr : DigestName(alg_);
-  if (EVP_DigestSignInit_ex(ctx.get(), &pctx, md_name, nullptr, nullptr, pkey_.get(),
-                            nullptr) != 1) {
+  if (EVP_DigestSignInit_ex(ctx.get(), &pctx, md_name, nullptr, nullptr, pkey_.get(), nullptr) !=
+      1) {
     return OpenSslFailure("EVP_DigestSignInit_ex");
   }
   if (kind_ == Kind::kRsaPss &&

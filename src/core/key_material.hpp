@@ -54,8 +54,8 @@ class KeyMaterial {
   Kind kind_ = Kind::kHmac;
   Algorithm alg_ = Algorithm::kHS256;
   std::size_t signature_size_ = 0;
-  std::size_t field_size_ = 0;           // ECDSA: bytes of r and of s
-  unsigned char order_[66] = {};         // ECDSA: group order, big-endian, field_size_ bytes
+  std::size_t field_size_ = 0;    // ECDSA: bytes of r and of s
+  unsigned char order_[66] = {};  // ECDSA: group order, big-endian, field_size_ bytes
   OpenSslPtr<EVP_PKEY> pkey_;
   OpenSslPtr<EVP_MD> md_;                // fetched once; null for EdDSA and HMAC
   OpenSslPtr<EVP_MD_CTX> md_ctx_;        // reused: digests (RSA, ECDSA) or EdDSA verify

@@ -4,8 +4,8 @@ namespace rowguard::core {
 namespace {
 
 // The primes of the published detector (crocs-muni/roca).
-constexpr unsigned kPrimes[] = {3,  5,  7,  11, 13, 17, 19,  23,  29,  31,  37,  41,  43,
-                                47, 53, 59, 61, 67, 71, 73,  79,  83,  89,  97,  101, 103,
+constexpr unsigned kPrimes[] = {3,   5,   7,   11,  13,  17,  19,  23,  29,  31,  37,  41,  43,
+                                47,  53,  59,  61,  67,  71,  73,  79,  83,  89,  97,  101, 103,
                                 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167};
 
 bool InSubgroupOf65537(unsigned residue, unsigned p) {

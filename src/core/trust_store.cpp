@@ -100,30 +100,40 @@ Result<CompactJws> TrustStore::VerifySignature(std::string_view token,
 
 Result<VerifiedToken> TrustStore::Verify(std::string_view token, std::int64_t now,
                                          const VerifyOptions& options, TokenFacts* facts) const {
+  // One named result returned on every path, so it is built in place (NRVO) instead of
+  // moving a VerifiedToken into the Result.
+  Result<VerifiedToken> result = VerifiedToken{};
   if (facts != nullptr) *facts = TokenFacts{};
   // One per thread: decoded segments reuse their capacity from token to token.
   thread_local CompactJws jws;
   const Entry* used = nullptr;
   Status status = VerifyJws(token, options.max_token_bytes, &jws, &used, facts);
-  if (!status.ok()) return std::move(status).failure();
+  if (!status.ok()) {
+    result = std::move(status).failure();
+    return result;
+  }
 
   // Only now, with the signature good, is anything in the payload read.
-  VerifiedToken out;
-  status = internal::ParseRegisteredClaimsInto(jws.payload_json, true, &out.claims);
+  VerifiedToken& out = result.value();
+  RegisteredClaims& claims = out.claims;
+  status = internal::ParseRegisteredClaimsInto(jws.payload_json, true, &claims);
   if (facts != nullptr) {
-    if (out.claims.iss) facts->iss = *out.claims.iss;
-    if (out.claims.sub) facts->sub = *out.claims.sub;
-    if (out.claims.jti) facts->jti = *out.claims.jti;
+    if (claims.iss) facts->iss = *claims.iss;
+    if (claims.sub) facts->sub = *claims.sub;
+    if (claims.jti) facts->jti = *claims.jti;
   }
-  if (!status.ok()) return std::move(status).failure();
+  if (!status.ok()) {
+    result = std::move(status).failure();
+    return result;
+  }
 
-  const RegisteredClaims& claims = out.claims;
   if (!used->issuer.empty() && (!claims.iss || *claims.iss != used->issuer)) {
-    return Fail(ErrorCode::kIssuerMismatch,
-                "key " + internal::QuoteForDetail(used->key.kid()) + " accepts only issuer " +
-                    internal::QuoteForDetail(used->issuer) +
-                    (claims.iss ? ", not " + internal::QuoteForDetail(*claims.iss)
-                                : std::string(", and the token has no \"iss\"")));
+    result = Fail(ErrorCode::kIssuerMismatch,
+                  "key " + internal::QuoteForDetail(used->key.kid()) + " accepts only issuer " +
+                      internal::QuoteForDetail(used->issuer) +
+                      (claims.iss ? ", not " + internal::QuoteForDetail(*claims.iss)
+                                  : std::string(", and the token has no \"iss\"")));
+    return result;
   }
 
   const IssuerRule* rule = nullptr;
@@ -144,13 +154,16 @@ Result<VerifiedToken> TrustStore::Verify(std::string_view token, std::int64_t no
     rules.max_lifetime_seconds = rule->max_lifetime_seconds;
   }
   status = internal::CheckClaimsRef(claims, rules, now);
-  if (!status.ok()) return std::move(status).failure();
+  if (!status.ok()) {
+    result = std::move(status).failure();
+    return result;
+  }
 
   out.claims_json = jws.payload_json;
   out.kid = used->key.kid();
   out.alg = jws.header.alg;
   out.leeway_seconds = rules.leeway_seconds;
-  return out;
+  return result;
 }
 
 }  // namespace rowguard::core

@@ -48,6 +48,13 @@ text* ScalarText(const JsonbValue& value) {
   }
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 [[noreturn]] void NotOfType(FunctionCallInfo fcinfo, const char* type_name) {
   ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
                   errmsg("claim \"%s\" is not a valid %s", PathArgument(fcinfo), type_name)));
@@ -102,13 +109,30 @@ ROWGUARD_SQL_FUNCTION(rowguard_get_claim) {
 ROWGUARD_SQL_FUNCTION(rowguard_get_claim_uuid) {
   JsonbValue value;
   if (!LookUp(fcinfo, &value) || value.type == jbvNull) PG_RETURN_NULL();
-  // A canonical uuid is 36 characters; allow braces and the hyphen-less forms uuid_in
-  // accepts, and refuse anything long before copying it.
-  if (value.type != jbvString || value.val.string.len > 40) NotOfType(fcinfo, "uuid");
-  char buffer[41];
-  memcpy(buffer, value.val.string.val, value.val.string.len);
-  buffer[value.val.string.len] = '\0';
-  PG_RETURN_DATUM(DirectFunctionCall1(uuid_in, CStringGetDatum(buffer)));
+  // The canonical form (8-4-4-4-12 hex digits, either case) or 32 bare hex digits:
+  // what issuers emit. Parsed here so an error names the claim, not its value.
+  auto* result = static_cast<pg_uuid_t*>(palloc(sizeof(pg_uuid_t)));
+  if (value.type != jbvString) NotOfType(fcinfo, "uuid");
+  const char* s = value.val.string.val;
+  const int n = value.val.string.len;
+  const bool hyphenated = n == 36;
+  if (!hyphenated && n != 32) NotOfType(fcinfo, "uuid");
+  int digit = 0;
+  for (int i = 0; i < n; ++i) {
+    if (hyphenated && (i == 8 || i == 13 || i == 18 || i == 23)) {
+      if (s[i] != '-') NotOfType(fcinfo, "uuid");
+      continue;
+    }
+    const int nibble = hex_digit(s[i]);
+    if (nibble < 0) NotOfType(fcinfo, "uuid");
+    if (digit % 2 == 0) {
+      result->data[digit / 2] = static_cast<unsigned char>(nibble << 4);
+    } else {
+      result->data[digit / 2] |= static_cast<unsigned char>(nibble);
+    }
+    ++digit;
+  }
+  PG_RETURN_UUID_P(result);
 }
 
 ROWGUARD_SQL_FUNCTION(rowguard_get_claim_bigint) {

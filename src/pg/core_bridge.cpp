@@ -31,9 +31,7 @@ void SetError(BridgeError* error, FailureKind kind, std::string_view detail) {
 }
 
 void CopyFact(char (&dst)[kFactSize], const std::string& src) {
-  const std::size_t n = std::min(src.size(), kFactSize - 1);
-  std::memcpy(dst, src.data(), n);
-  dst[n] = '\0';
+  CopyLogSafe(dst, kFactSize, src.data(), src.size());
 }
 
 char* MallocCopy(std::string_view s) {
@@ -91,6 +89,8 @@ void FillVerified(const core::VerifiedToken& token, VerifiedPlain* out) {
     out->claims_json = MallocCopy(token.claims_json);
     out->claims_length = token.claims_json.size();
     out->kid = MallocCopy(token.kid);
+    out->iss = MallocCopy(token.claims.iss ? *token.claims.iss : std::string());
+    out->jti = MallocCopy(token.claims.jti ? *token.claims.jti : std::string());
     if (token.claims.sub) {
       out->sub = MallocCopy(*token.claims.sub);
       out->sub_length = token.claims.sub->size();
@@ -120,6 +120,15 @@ std::list<CacheEntry> g_lru;  // most recent first
 std::unordered_map<std::string_view, std::list<CacheEntry>::iterator> g_index;
 
 }  // namespace
+
+void CopyLogSafe(char* dst, std::size_t size, const char* src, std::size_t length) noexcept {
+  const std::size_t n = std::min(length, size - 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(src[i]);
+    dst[i] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '?' : static_cast<char>(c);
+  }
+  dst[n] = '\0';
+}
 
 bool BridgeDescribeJwk(const char* jwk, std::size_t length, const char* alg,
                        KeyDescription* out, BridgeError* error) noexcept {
@@ -226,6 +235,8 @@ void BridgeFreeVerified(VerifiedPlain* verified) noexcept {
   std::free(verified->claims_json);
   std::free(verified->kid);
   std::free(verified->sub);
+  std::free(verified->iss);
+  std::free(verified->jti);
   *verified = VerifiedPlain{};
 }
 

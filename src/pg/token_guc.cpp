@@ -60,10 +60,18 @@ Identity* BuildIdentity(const VerifiedPlain& verified) {
     strlcpy(failure_detail, "claims cannot be represented as jsonb", sizeof(failure_detail));
     return nullptr;
   }
-  const std::size_t kid_length = strlen(verified.kid);
-  const std::size_t strings_offset = sizeof(Identity);
-  const std::size_t jsonb_offset =
-      MAXALIGN(strings_offset + kid_length + 1 + verified.sub_length + 1);
+  // Layout: the header, then kid, sub, iss and jti NUL-terminated, then the Jsonb.
+  const char* strings[] = {verified.kid, verified.sub ? verified.sub : "", verified.iss,
+                           verified.jti};
+  const std::size_t lengths[] = {strlen(verified.kid), verified.sub_length,
+                                 strlen(verified.iss), strlen(verified.jti)};
+  std::size_t offsets[4];
+  std::size_t cursor = sizeof(Identity);
+  for (int i = 0; i < 4; ++i) {
+    offsets[i] = cursor;
+    cursor += lengths[i] + 1;
+  }
+  const std::size_t jsonb_offset = MAXALIGN(cursor);
   const std::size_t size = jsonb_offset + VARSIZE(claims);
   auto* identity = static_cast<Identity*>(malloc(size));
   if (identity == nullptr) {
@@ -80,12 +88,15 @@ Identity* BuildIdentity(const VerifiedPlain& verified) {
   identity->leeway = verified.leeway;
   identity->key_generation = key_generation;
   char* base = reinterpret_cast<char*>(identity);
-  identity->kid_offset = static_cast<std::uint32_t>(strings_offset);
-  memcpy(base + strings_offset, verified.kid, kid_length + 1);
-  identity->sub_offset = static_cast<std::uint32_t>(strings_offset + kid_length + 1);
-  identity->sub_length = static_cast<std::uint32_t>(verified.sub_length);
-  if (verified.sub != nullptr) memcpy(base + identity->sub_offset, verified.sub, verified.sub_length);
-  base[identity->sub_offset + verified.sub_length] = '\0';
+  for (int i = 0; i < 4; ++i) {
+    memcpy(base + offsets[i], strings[i], lengths[i]);
+    base[offsets[i] + lengths[i]] = '\0';
+  }
+  identity->kid_offset = static_cast<std::uint32_t>(offsets[0]);
+  identity->sub_offset = static_cast<std::uint32_t>(offsets[1]);
+  identity->sub_length = static_cast<std::uint32_t>(lengths[1]);
+  identity->iss_offset = static_cast<std::uint32_t>(offsets[2]);
+  identity->jti_offset = static_cast<std::uint32_t>(offsets[3]);
   identity->jsonb_offset = static_cast<std::uint32_t>(jsonb_offset);
   identity->jsonb_length = VARSIZE(claims);
   memcpy(base + jsonb_offset, claims, VARSIZE(claims));
@@ -114,9 +125,10 @@ void LogOutcome(bool success, const TokenFactsPlain& facts, const char* reason) 
 }
 
 void FactsOf(const Identity* identity, TokenFactsPlain* facts) {
-  *facts = TokenFactsPlain{};
-  strlcpy(facts->kid, IdentityKid(identity), sizeof(facts->kid));
-  strlcpy(facts->sub, IdentitySub(identity), sizeof(facts->sub));
+  CopyLogSafe(facts->kid, sizeof(facts->kid), IdentityKid(identity), strlen(IdentityKid(identity)));
+  CopyLogSafe(facts->iss, sizeof(facts->iss), IdentityIss(identity), strlen(IdentityIss(identity)));
+  CopyLogSafe(facts->sub, sizeof(facts->sub), IdentitySub(identity), identity->sub_length);
+  CopyLogSafe(facts->jti, sizeof(facts->jti), IdentityJti(identity), strlen(IdentityJti(identity)));
 }
 
 }  // namespace

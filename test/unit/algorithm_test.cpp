@@ -27,8 +27,8 @@ TEST(AlgorithmTest, NoneIsNeverAnAlgorithm) {
 }
 
 TEST(AlgorithmTest, MatchIsExactAndCaseSensitive) {
-  for (const char* name : {"hs256", "Hs256", "HS256 ", " HS256", "HS25", "HS2560", "EDDSA",
-                           "eddsa", "Ed25519", "ES256K", "RSA1_5", "A256GCM", ""}) {
+  for (const char* name : {"hs256", "Hs256", "HS256 ", " HS256", "HS25", "HS2560", "EDDSA", "eddsa",
+                           "Ed25519", "ES256K", "RSA1_5", "A256GCM", ""}) {
     EXPECT_FALSE(AlgorithmFromName(name).has_value()) << '"' << name << '"';
   }
   EXPECT_FALSE(AlgorithmFromName(std::string_view("HS256\0", 6)).has_value());

@@ -133,8 +133,7 @@ TEST(JwkTest, AlgorithmBinding) {
   // JWK "alg" first, then the argument, then the key type.
   EXPECT_EQ(AlgOf(Obj(kRsaPublic + R"(,"alg":"PS384")")), Algorithm::kPS384);
   EXPECT_EQ(AlgOf(Obj(kRsaPublic), Algorithm::kPS512), Algorithm::kPS512);
-  EXPECT_EQ(AlgOf(Obj(kRsaPublic + R"(,"alg":"RS512")"), Algorithm::kRS512),
-            Algorithm::kRS512);
+  EXPECT_EQ(AlgOf(Obj(kRsaPublic + R"(,"alg":"RS512")"), Algorithm::kRS512), Algorithm::kRS512);
   EXPECT_EQ(AlgOf(Obj(k64), Algorithm::kHS512), Algorithm::kHS512);
   EXPECT_EQ(AlgOf(Obj(k64), Algorithm::kHS256), Algorithm::kHS256);
   EXPECT_EQ(AlgOf(Obj(k48 + R"(,"alg":"HS384")")), Algorithm::kHS384);
@@ -181,8 +180,9 @@ TEST(JwkTest, RsaRejections) {
   ExpectBadKey(R"({"kty":"RSA","e":"AQAB"})", "missing \"n\"");
   ExpectBadKey(Obj(kRsaPublic.substr(0, kRsaPublic.find(",\"e\""))), "missing \"e\"");
   // A private key needs every CRT member; "d" alone or factors alone are refused.
-  ExpectBadKey(Obj(kRsaPublic + "," + kRsaPrivateMembers.substr(0, kRsaPrivateMembers.find(",\"p\""))),
-               "RSA private key is missing \"p\"");
+  ExpectBadKey(
+      Obj(kRsaPublic + "," + kRsaPrivateMembers.substr(0, kRsaPrivateMembers.find(",\"p\""))),
+      "RSA private key is missing \"p\"");
   ExpectBadKey(Obj(kRsaPublic + R"(,"p":"AQAB")"), "has \"p\" but no \"d\"");
   ExpectBadKey(Obj(kRsaPublic + "," + kRsaPrivateMembers + R"(,"oth":[])"), "multi-prime");
   // A private exponent that does not belong to the modulus.
@@ -206,8 +206,9 @@ TEST(JwkTest, EcRejections) {
   ExpectBadKey(Obj(kP256 + R"(,"d":"AAAA")"), "EC \"d\" is 3 bytes; P-256 needs 32");
   ExpectBadKey(Obj(kP256 + "," + OtherD()), "EC private key does not match");
   // The point at infinity and (0, 0) are not public keys.
-  ExpectBadKey(Obj(R"("kty":"EC","crv":"P-256","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","y":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")"),
-               "not on the P-256 curve");
+  ExpectBadKey(
+      Obj(R"("kty":"EC","crv":"P-256","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","y":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")"),
+      "not on the P-256 curve");
 }
 
 TEST(JwkTest, OkpRejections) {
@@ -240,9 +241,10 @@ TEST(JwkTest, CommonMemberRejections) {
   ExpectBadKey(Obj(kRsaPublic + R"(,"alg":["RS256"])"), "\"alg\" is not a string");
   ExpectBadKey(Obj(kP256 + R"(,"crv":"P-256")"), "duplicate");
   // Base64url strictly: padding, the standard alphabet and whitespace are refused.
-  ExpectBadKey(Obj(kP256.substr(0, kP256.find("\"x\"")) +
-                   R"("x":"GAGpLYzYp_90x2s3nIhCIm2dS89KxIwMWZA5HKaGaOk=","y":"Vnd9it229Zb_2PMnekSYo_DEYXxsFNfESTdsGlQgoik")"),
-               "\"x\" is not valid base64url");
+  ExpectBadKey(
+      Obj(kP256.substr(0, kP256.find("\"x\"")) +
+          R"("x":"GAGpLYzYp_90x2s3nIhCIm2dS89KxIwMWZA5HKaGaOk=","y":"Vnd9it229Zb_2PMnekSYo_DEYXxsFNfESTdsGlQgoik")"),
+      "\"x\" is not valid base64url");
   ExpectBadKey(Obj(R"("kty":"oct","k":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+/")"),
                "\"k\" is not valid base64url", Algorithm::kHS256);
   ExpectBadKey(Obj(R"("kty":"oct","k":" AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8")"),
@@ -299,9 +301,9 @@ TEST(JwkSetTest, Rejections) {
   ExpectBadSet("{\"keys\":[" + Obj(kP256) + ",42]}", "index 1 is not a JSON object");
   ExpectBadSet("{\"keys\":[" + Obj(kP256) + "," + Obj(kEd25519) + "," + Obj(kRsa1024) + "]}",
                "index 2: RSA modulus is 1024 bits");
-  ExpectBadSet("{\"keys\":[" + Obj(kP256 + R"(,"kid":"a")") + "," +
-                   Obj(kEd25519 + R"(,"kid":"a")") + "]}",
-               "index 1 repeats the kid of the key at index 0");
+  ExpectBadSet(
+      "{\"keys\":[" + Obj(kP256 + R"(,"kid":"a")") + "," + Obj(kEd25519 + R"(,"kid":"a")") + "]}",
+      "index 1 repeats the kid of the key at index 0");
   // The same key twice without kid: equal thumbprints, so equal kids.
   ExpectBadSet("{\"keys\":[" + Obj(kP256) + "," + Obj(kP256) + "]}", "repeats the kid");
   ExpectBadSet("{\"keys\":[" + Obj(kP256) + "," + Obj(kP384 + "," + kP384D) + "]}",

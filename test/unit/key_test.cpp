@@ -122,10 +122,10 @@ struct AlgCase {
 };
 
 const AlgCase kCases[] = {
-    {"HS256", "oct32", 32},  {"HS384", "oct48", 48},  {"HS512", "oct64", 64},
-    {"RS256", "RSA", 256},   {"RS384", "RSA", 256},   {"RS512", "RSA", 256},
-    {"PS256", "RSA", 256},   {"PS384", "RSA", 256},   {"PS512", "RSA", 256},
-    {"ES256", "P-256", 64},  {"ES384", "P-384", 96},  {"ES512", "P-521", 132},
+    {"HS256", "oct32", 32},   {"HS384", "oct48", 48},  {"HS512", "oct64", 64},
+    {"RS256", "RSA", 256},    {"RS384", "RSA", 256},   {"RS512", "RSA", 256},
+    {"PS256", "RSA", 256},    {"PS384", "RSA", 256},   {"PS512", "RSA", 256},
+    {"ES256", "P-256", 64},   {"ES384", "P-384", 96},  {"ES512", "P-521", 132},
     {"EdDSA", "Ed25519", 64}, {"EdDSA", "Ed448", 114},
 };
 
@@ -209,8 +209,7 @@ TEST(KeyTest, SignaturesOfOneAlgorithmDoNotVerifyUnderAnother) {
   auto sig = rs.value().Sign("input");
   ASSERT_TRUE(sig.ok());
   EXPECT_EQ(ps.value().Verify("input", sig.value()).failure().code, ErrorCode::kBadSignature);
-  EXPECT_EQ(rs384.value().Verify("input", sig.value()).failure().code,
-            ErrorCode::kBadSignature);
+  EXPECT_EQ(rs384.value().Verify("input", sig.value()).failure().code, ErrorCode::kBadSignature);
 }
 
 TEST(KeyTest, HmacSignatureIsDeterministicAndKeyed) {
@@ -290,8 +289,8 @@ TEST(KeyTest, EcdsaSignatureMustBeRawNotDer) {
   auto sig = key.value().Sign("input");
   ASSERT_TRUE(sig.ok());
   // A DER encoding of the same (r, s) is 70-72 bytes, never the required 64.
-  std::string der = "\x30\x44\x02\x20" + sig.value().substr(0, 32) + "\x02\x20" +
-                    sig.value().substr(32);
+  std::string der =
+      "\x30\x44\x02\x20" + sig.value().substr(0, 32) + "\x02\x20" + sig.value().substr(32);
   auto status = key.value().Verify("input", der);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.failure().code, ErrorCode::kBadSignature);

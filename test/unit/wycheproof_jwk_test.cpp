@@ -32,8 +32,7 @@ bool VerifiesWith(const std::vector<Key>& keys, const std::string& jws) {
   simdjson::dom::element root;
   std::string_view alg_name, kid;
   if (parser.parse(*header).get(root) != simdjson::SUCCESS ||
-      root["alg"].get(alg_name) != simdjson::SUCCESS ||
-      root["kid"].get(kid) != simdjson::SUCCESS) {
+      root["alg"].get(alg_name) != simdjson::SUCCESS || root["kid"].get(kid) != simdjson::SUCCESS) {
     return false;
   }
   auto alg = AlgorithmFromName(alg_name);
@@ -107,9 +106,10 @@ TEST(WycheproofJwk, EveryCaseHasItsExpectedResult) {
       }
     }
   }
-  std::printf("wycheproof JWK: %d cases, %d valid accepted, %d refused at ParseJwkSet, "
-              "%d refused at Verify\n",
-              cases, valid, refused_at_parse, refused_at_verify);
+  std::printf(
+      "wycheproof JWK: %d cases, %d valid accepted, %d refused at ParseJwkSet, "
+      "%d refused at Verify\n",
+      cases, valid, refused_at_parse, refused_at_verify);
   EXPECT_EQ(cases, 26);
   EXPECT_EQ(valid, 5);
   EXPECT_EQ(refused_at_parse + refused_at_verify, 21);

@@ -72,16 +72,12 @@ const VectorFile kFiles[] = {
      "rsassa_pss_verify_schema_v1.json", 48, 141},
     {"rsa_pss_4096_sha512_mgf1_64_test.json", Family::kPss, Algorithm::kPS512,
      "rsassa_pss_verify_schema_v1.json", 64, 179},
-    {"ed25519_test.json", Family::kEdDsa, Algorithm::kEdDSA, "eddsa_verify_schema_v1.json", 0,
-     151},
+    {"ed25519_test.json", Family::kEdDsa, Algorithm::kEdDSA, "eddsa_verify_schema_v1.json", 0, 151},
     // HMAC: only full-length tags (JWS never truncates) and keys of at least the digest
     // size (rowguard's minimum): 81 + 3 cases per file.
-    {"hmac_sha256_test.json", Family::kHmac, Algorithm::kHS256, "mac_test_schema_v1.json", 32,
-     84},
-    {"hmac_sha384_test.json", Family::kHmac, Algorithm::kHS384, "mac_test_schema_v1.json", 48,
-     84},
-    {"hmac_sha512_test.json", Family::kHmac, Algorithm::kHS512, "mac_test_schema_v1.json", 64,
-     84},
+    {"hmac_sha256_test.json", Family::kHmac, Algorithm::kHS256, "mac_test_schema_v1.json", 32, 84},
+    {"hmac_sha384_test.json", Family::kHmac, Algorithm::kHS384, "mac_test_schema_v1.json", 48, 84},
+    {"hmac_sha512_test.json", Family::kHmac, Algorithm::kHS512, "mac_test_schema_v1.json", 64, 84},
 };
 
 std::string_view Str(simdjson::dom::element e, const char* key) {
@@ -100,8 +96,9 @@ Result<Key> GroupKey(const VectorFile& f, simdjson::dom::element group, bool* sk
       if (group["publicKeyJwk"].get(jwk) == simdjson::SUCCESS) {
         return ParseJwk(simdjson::to_string(jwk), f.alg);
       }
-      const char* crv = f.field_or_digest == 32 ? "P-256" : f.field_or_digest == 48 ? "P-384"
-                                                                                    : "P-521";
+      const char* crv = f.field_or_digest == 32   ? "P-256"
+                        : f.field_or_digest == 48 ? "P-384"
+                                                  : "P-521";
       std::string x = FixedSize(Str(group["publicKey"], "wx"), f.field_or_digest);
       std::string y = FixedSize(Str(group["publicKey"], "wy"), f.field_or_digest);
       EXPECT_FALSE(x.empty() || y.empty());
@@ -182,7 +179,7 @@ TEST_P(WycheproofPrimitives, EveryCaseHasItsExpectedResult) {
         sig = Hex(Str(test, "tag"));
         const std::string secret = Hex(Str(test, "key"));
         hmac_key = ParseJwk("{\"kty\":\"oct\",\"k\":\"" + EncodeBase64Url(secret) +
-                                "\",\"alg\":\"" + std::string(AlgorithmName(f.alg)) + "\"}");
+                            "\",\"alg\":\"" + std::string(AlgorithmName(f.alg)) + "\"}");
         if (secret.size() < f.field_or_digest) {
           // Below the hash size: ParseJwk must refuse the key itself.
           ASSERT_FALSE(hmac_key.ok()) << "tcId " << id;
@@ -206,8 +203,7 @@ TEST_P(WycheproofPrimitives, EveryCaseHasItsExpectedResult) {
         // invalid, and the acceptable MissingNull cases (see the top of the file).
         if (result == "acceptable") ++acceptable;
         if (result == "invalid") ++invalid;
-        ASSERT_FALSE(status.ok()) << f.file << " tcId " << id << " (" << result
-                                  << ") was accepted";
+        ASSERT_FALSE(status.ok()) << f.file << " tcId " << id << " (" << result << ") was accepted";
         EXPECT_EQ(status.failure().code, ErrorCode::kBadSignature) << "tcId " << id;
       }
     }

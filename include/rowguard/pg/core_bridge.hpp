@@ -22,10 +22,15 @@ struct BridgeError {
   char detail[kDetailSize] = {0};
 };
 
-// What could be read of a token, for log lines (truncated, never the token).
+// What could be read of a token, for log lines: truncated, with control characters
+// replaced so a hostile claim cannot forge log lines; never the token.
 struct TokenFactsPlain {
   char kid[kFactSize], iss[kFactSize], sub[kFactSize], jti[kFactSize];
 };
+
+// Copies at most size - 1 bytes of `src`, replacing control characters, quotes and
+// backslashes with '?', so the result can stand inside a quoted log field.
+void CopyLogSafe(char* dst, std::size_t size, const char* src, std::size_t length) noexcept;
 
 // ---- keys ----
 
@@ -91,6 +96,8 @@ struct VerifiedPlain {
   char* kid;  // malloc'ed
   char* sub;  // malloc'ed or nullptr
   std::size_t sub_length;
+  char* iss;  // malloc'ed, "" when absent
+  char* jti;  // malloc'ed, "" when absent
 };
 void BridgeFreeVerified(VerifiedPlain* verified) noexcept;
 

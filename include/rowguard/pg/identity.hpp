@@ -24,6 +24,8 @@ struct Identity {
   std::uint32_t kid_offset;      // NUL-terminated strings inside the block
   std::uint32_t sub_offset;
   std::uint32_t sub_length;
+  std::uint32_t iss_offset;      // for log lines of cached identities
+  std::uint32_t jti_offset;
   std::uint32_t jsonb_offset;    // a Jsonb varlena (the claims), MAXALIGNed
   std::uint32_t jsonb_length;
 };
@@ -33,6 +35,12 @@ inline const char* IdentityKid(const Identity* id) {
 }
 inline const char* IdentitySub(const Identity* id) {
   return reinterpret_cast<const char*>(id) + id->sub_offset;
+}
+inline const char* IdentityIss(const Identity* id) {
+  return reinterpret_cast<const char*>(id) + id->iss_offset;
+}
+inline const char* IdentityJti(const Identity* id) {
+  return reinterpret_cast<const char*>(id) + id->jti_offset;
 }
 inline const void* IdentityJsonb(const Identity* id) {
   return reinterpret_cast<const char*>(id) + id->jsonb_offset;
