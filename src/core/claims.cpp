@@ -58,8 +58,7 @@ Status ReadTime(element value, const char* name, std::optional<std::int64_t>* ou
 Status ReadString(element value, const char* name, std::optional<std::string>* out) {
   std::string_view text;
   if (value.get_string().get(text) != simdjson::SUCCESS) {
-    return Fail(ErrorCode::kMalformedJson,
-                std::string("\"") + name + "\" claim is not a string");
+    return Fail(ErrorCode::kMalformedJson, std::string("\"") + name + "\" claim is not a string");
   }
   out->emplace(text);
   return Ok{};
@@ -152,13 +151,11 @@ Status CheckClaimsRef(const RegisteredClaims& claims, const ClaimRulesRef& rules
   }
   if (rules.issuer != nullptr && (!claims.iss || *claims.iss != *rules.issuer)) {
     if (!claims.iss) {
-      return Fail(ErrorCode::kIssuerMismatch,
-                  "token has no \"iss\" claim; issuer " + QuoteForDetail(*rules.issuer) +
-                      " is required");
+      return Fail(ErrorCode::kIssuerMismatch, "token has no \"iss\" claim; issuer " +
+                                                  QuoteForDetail(*rules.issuer) + " is required");
     }
-    return Fail(ErrorCode::kIssuerMismatch,
-                "token issuer " + QuoteForDetail(*claims.iss) + " is not " +
-                    QuoteForDetail(*rules.issuer));
+    return Fail(ErrorCode::kIssuerMismatch, "token issuer " + QuoteForDetail(*claims.iss) +
+                                                " is not " + QuoteForDetail(*rules.issuer));
   }
   if (rules.audiences != nullptr) {
     if (!claims.has_aud) {
@@ -197,9 +194,9 @@ Status CheckClaimsRef(const RegisteredClaims& claims, const ClaimRulesRef& rules
       const std::uint64_t lifetime =
           static_cast<std::uint64_t>(*claims.exp) - static_cast<std::uint64_t>(*claims.iat);
       if (max < 0 || lifetime > static_cast<std::uint64_t>(max)) {
-        return Fail(ErrorCode::kLifetimeTooLong,
-                    "token lifetime of " + std::to_string(lifetime) +
-                        " seconds exceeds the maximum of " + std::to_string(max) + " seconds");
+        return Fail(ErrorCode::kLifetimeTooLong, "token lifetime of " + std::to_string(lifetime) +
+                                                     " seconds exceeds the maximum of " +
+                                                     std::to_string(max) + " seconds");
       }
     }
   }

@@ -149,10 +149,8 @@ Status ParseCompactInto(std::string_view token, std::size_t max_bytes, CompactJw
                                                std::to_string(max_bytes));
   }
   const std::size_t first = token.find('.');
-  const std::size_t second =
-      first == std::string_view::npos ? first : token.find('.', first + 1);
-  if (second == std::string_view::npos ||
-      token.find('.', second + 1) != std::string_view::npos) {
+  const std::size_t second = first == std::string_view::npos ? first : token.find('.', first + 1);
+  if (second == std::string_view::npos || token.find('.', second + 1) != std::string_view::npos) {
     return Fail(ErrorCode::kMalformedToken, "token does not have exactly three segments");
   }
   const std::string_view header_text = token.substr(0, first);

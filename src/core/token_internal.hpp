@@ -26,8 +26,7 @@ std::int64_t SaturatingSub(std::int64_t a, std::int64_t b) noexcept;
 
 // ParseRegisteredClaims into *out (reusing its storage). `padded`: SIMDJSON_PADDING
 // readable bytes follow the payload, so simdjson need not copy it.
-Status ParseRegisteredClaimsInto(std::string_view payload_json, bool padded,
-                                 RegisteredClaims* out);
+Status ParseRegisteredClaimsInto(std::string_view payload_json, bool padded, RegisteredClaims* out);
 
 // ClaimRules by reference, so the hot path copies no audience list.
 struct ClaimRulesRef {
@@ -38,7 +37,6 @@ struct ClaimRulesRef {
   std::optional<std::int64_t> max_lifetime_seconds;
 };
 
-Status CheckClaimsRef(const RegisteredClaims& claims, const ClaimRulesRef& rules,
-                      std::int64_t now);
+Status CheckClaimsRef(const RegisteredClaims& claims, const ClaimRulesRef& rules, std::int64_t now);
 
 }  // namespace rowguard::core::internal

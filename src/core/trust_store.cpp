@@ -5,9 +5,7 @@
 namespace rowguard::core {
 namespace {
 
-Failure SignatureMismatch() {
-  return Fail(ErrorCode::kBadSignature, "signature does not match");
-}
+Failure SignatureMismatch() { return Fail(ErrorCode::kBadSignature, "signature does not match"); }
 
 // Key::Verify may describe a malformed signature in more words; the reason given to
 // clients stays the same for every bad signature, so it tells an attacker nothing.
@@ -39,8 +37,8 @@ const Key* TrustStore::FindKey(std::string_view kid) const {
   return found == by_kid_.end() ? nullptr : &keys_[found->second].key;
 }
 
-Status TrustStore::VerifyJws(std::string_view token, std::size_t max_token_bytes,
-                             CompactJws* jws, const Entry** used, TokenFacts* facts) const {
+Status TrustStore::VerifyJws(std::string_view token, std::size_t max_token_bytes, CompactJws* jws,
+                             const Entry** used, TokenFacts* facts) const {
   *used = nullptr;
   // Every header rule is checked here, before any signature work.
   Status parsed = ParseCompactInto(StripBearer(token), max_token_bytes, jws);
@@ -61,7 +59,8 @@ Status TrustStore::VerifyJws(std::string_view token, std::size_t max_token_bytes
                       std::string(AlgorithmName(entry.key.algorithm())) + ", not " +
                       std::string(AlgorithmName(alg)));
     }
-    Status verified = NormalizeSignatureFailure(entry.key.Verify(jws->signing_input, jws->signature));
+    Status verified =
+        NormalizeSignatureFailure(entry.key.Verify(jws->signing_input, jws->signature));
     if (!verified.ok()) return verified;
     *used = &entry;
     return Ok{};
@@ -81,14 +80,12 @@ Status TrustStore::VerifyJws(std::string_view token, std::size_t max_token_bytes
     if (verified.failure().code != ErrorCode::kBadSignature) last_error = std::move(verified);
   }
   if (!any_candidate) {
-    return Fail(ErrorCode::kUnknownKey,
-                "no key for algorithm " + std::string(AlgorithmName(alg)));
+    return Fail(ErrorCode::kUnknownKey, "no key for algorithm " + std::string(AlgorithmName(alg)));
   }
   return last_error;
 }
 
-Result<CompactJws> TrustStore::VerifySignature(std::string_view token,
-                                               std::size_t max_token_bytes,
+Result<CompactJws> TrustStore::VerifySignature(std::string_view token, std::size_t max_token_bytes,
                                                TokenFacts* facts) const {
   if (facts != nullptr) *facts = TokenFacts{};
   CompactJws jws;

@@ -47,15 +47,16 @@ struct Fixture {
   rowguard::core::VerifyOptions options;
   std::string token;
   std::string signing_input;
-  std::string signature;      // as in the token (ECDSA: r||s)
-  std::string bare_signature; // as the primitive takes it (ECDSA: DER)
+  std::string signature;       // as in the token (ECDSA: r||s)
+  std::string bare_signature;  // as the primitive takes it (ECDSA: DER)
 };
 
 std::string EcdsaRawToDer(const std::string& raw) {
   const std::size_t half = raw.size() / 2;
   ECDSA_SIG* sig = ECDSA_SIG_new();
-  ECDSA_SIG_set0(sig, BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), half, nullptr),
-                 BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + half, half, nullptr));
+  ECDSA_SIG_set0(
+      sig, BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), half, nullptr),
+      BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + half, half, nullptr));
   unsigned char* der = nullptr;
   const int len = i2d_ECDSA_SIG(sig, &der);
   std::string out(reinterpret_cast<char*>(der), len);
@@ -79,9 +80,10 @@ const Fixture& FixtureFor(Algorithm alg) {
   f.token = token.value();
   f.signing_input = f.token.substr(0, f.token.rfind('.'));
   f.signature = *rowguard::core::DecodeBase64Url(f.token.substr(f.token.rfind('.') + 1));
-  f.bare_signature = alg == Algorithm::kES256 || alg == Algorithm::kES384 || alg == Algorithm::kES512
-                         ? EcdsaRawToDer(f.signature)
-                         : f.signature;
+  f.bare_signature =
+      alg == Algorithm::kES256 || alg == Algorithm::kES384 || alg == Algorithm::kES512
+          ? EcdsaRawToDer(f.signature)
+          : f.signature;
   f.store.AddKey(std::move(verifier).value());
   f.options.default_audiences = std::vector<std::string>{"api"};
   if (!f.store.Verify(f.token, kNow, f.options).ok()) throw std::runtime_error("verify");
@@ -90,11 +92,20 @@ const Fixture& FixtureFor(Algorithm alg) {
 
 const char* DigestName(Algorithm alg) {
   switch (alg) {
-    case Algorithm::kHS256: case Algorithm::kRS256: case Algorithm::kPS256: case Algorithm::kES256:
+    case Algorithm::kHS256:
+    case Algorithm::kRS256:
+    case Algorithm::kPS256:
+    case Algorithm::kES256:
       return "SHA256";
-    case Algorithm::kHS384: case Algorithm::kRS384: case Algorithm::kPS384: case Algorithm::kES384:
+    case Algorithm::kHS384:
+    case Algorithm::kRS384:
+    case Algorithm::kPS384:
+    case Algorithm::kES384:
       return "SHA384";
-    case Algorithm::kHS512: case Algorithm::kRS512: case Algorithm::kPS512: case Algorithm::kES512:
+    case Algorithm::kHS512:
+    case Algorithm::kRS512:
+    case Algorithm::kPS512:
+    case Algorithm::kES512:
       return "SHA512";
     case Algorithm::kEdDSA:
       return nullptr;
@@ -114,9 +125,9 @@ void BareHmac(benchmark::State& state, Algorithm alg) {
   const Fixture& f = FixtureFor(alg);
   EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(DigestName(alg)), 0),
-      OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                          const_cast<char*>(DigestName(alg)), 0),
+                         OSSL_PARAM_construct_end()};
   EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(f.generated.secret.data()),
                f.generated.secret.size(), params);
   const auto* input = reinterpret_cast<const unsigned char*>(f.signing_input.data());
@@ -126,8 +137,7 @@ void BareHmac(benchmark::State& state, Algorithm alg) {
     // Key already set: a null key re-initialises with the stored pads.
     bool ok = EVP_MAC_init(ctx, nullptr, 0, nullptr) == 1 &&
               EVP_MAC_update(ctx, input, f.signing_input.size()) == 1 &&
-              EVP_MAC_final(ctx, out, &out_len, sizeof out) == 1 &&
-              out_len == f.signature.size() &&
+              EVP_MAC_final(ctx, out, &out_len, sizeof out) == 1 && out_len == f.signature.size() &&
               CRYPTO_memcmp(out, f.signature.data(), out_len) == 0;
     if (!ok) state.SkipWithError("HMAC mismatch");
     benchmark::DoNotOptimize(ok);
@@ -144,14 +154,14 @@ void BareAsymmetric(benchmark::State& state, Algorithm alg) {
   const auto* sig = reinterpret_cast<const unsigned char*>(f.bare_signature.data());
   for (auto _ : state) {
     EVP_PKEY_CTX* pctx = nullptr;
-    bool ok = EVP_DigestVerifyInit_ex(ctx, &pctx, DigestName(alg), nullptr, nullptr, pkey,
-                                      nullptr) == 1;
+    bool ok =
+        EVP_DigestVerifyInit_ex(ctx, &pctx, DigestName(alg), nullptr, nullptr, pkey, nullptr) == 1;
     if (ok && IsPss(alg)) {
       ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
     }
-    ok = ok && EVP_DigestVerify(ctx, sig, f.bare_signature.size(), input,
-                                f.signing_input.size()) == 1;
+    ok = ok &&
+         EVP_DigestVerify(ctx, sig, f.bare_signature.size(), input, f.signing_input.size()) == 1;
     if (!ok) state.SkipWithError("signature mismatch");
     benchmark::DoNotOptimize(ok);
   }

@@ -1,11 +1,11 @@
 // ParseRegisteredClaims and CheckClaims with an injected clock.
+#include "rowguard/core/claims.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <limits>
 #include <string>
-
-#include "rowguard/core/claims.hpp"
 
 namespace rowguard::core {
 namespace {
@@ -99,10 +99,9 @@ TEST(ParseRegisteredClaims, TimesAcceptIntegersAndFloorFractions) {
 
 TEST(ParseRegisteredClaims, TimesThatAreNotInt64NumericDatesAreRejected) {
   for (const char* name : {"exp", "nbf", "iat"}) {
-    for (const char* value :
-         {"\"1700000000\"", "true", "false", "null", "[1]", "{}", "1e300", "-1e300",
-          "9223372036854775808", "18446744073709551615", "9.3e18", "-9.3e18",
-          "9223372036854775808.0"}) {
+    for (const char* value : {"\"1700000000\"", "true", "false", "null", "[1]", "{}", "1e300",
+                              "-1e300", "9223372036854775808", "18446744073709551615", "9.3e18",
+                              "-9.3e18", "9223372036854775808.0"}) {
       const std::string json = std::string("{\"") + name + "\":" + value + "}";
       EXPECT_EQ(ParseCode(json), ErrorCode::kBadTimeClaim) << json;
     }

@@ -1,11 +1,12 @@
 // ParseCompact and StripBearer: every header and segment rule, without keys (the
 // signature is not checked here).
+#include "rowguard/core/jws.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "rowguard/core/base64url.hpp"
-#include "rowguard/core/jws.hpp"
 
 namespace rowguard::core {
 namespace {
@@ -56,8 +57,8 @@ TEST(ParseCompact, AcceptsAMinimalToken) {
 }
 
 TEST(ParseCompact, EveryAlgorithmName) {
-  for (const char* name : {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256",
-                           "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}) {
+  for (const char* name : {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384",
+                           "PS512", "ES256", "ES384", "ES512", "EdDSA"}) {
     auto result = ParseCompact(Token(std::string(R"({"alg":")") + name + "\"}"), kMax);
     ASSERT_TRUE(result.ok()) << name;
     EXPECT_EQ(AlgorithmName(result.value().header.alg), name);
@@ -77,10 +78,9 @@ TEST(ParseCompact, SizeCapComesFirst) {
 TEST(ParseCompact, RejectsWrongSegmentCounts) {
   const std::string good = Token(R"({"alg":"HS256"})");
   const std::string header = good.substr(0, good.find('.'));
-  for (const std::string& bad :
-       {std::string(), std::string("."), std::string(".."), std::string("..."), header,
-        header + ".e30", header + ".e30.c2ln.", header + ".e30.c2ln.c2ln", good + ".",
-        "." + good}) {
+  for (const std::string& bad : {std::string(), std::string("."), std::string(".."),
+                                 std::string("..."), header, header + ".e30", header + ".e30.c2ln.",
+                                 header + ".e30.c2ln.c2ln", good + ".", "." + good}) {
     EXPECT_EQ(CodeOf(bad), ErrorCode::kMalformedToken) << bad;
   }
 }
@@ -106,9 +106,10 @@ TEST(ParseCompact, RejectsEveryCharacterOutsideTheAlphabet) {
   const std::size_t dot1 = good.find('.'), dot2 = good.rfind('.');
   // Insert a stray character at the start, middle and end of each segment.
   for (const char* stray : {"=", "==", " ", "\n", "\t", "+", "/", "?", "\\", "%", "\x80", "\0"}) {
-    const std::string s(stray, std::char_traits<char>::length(stray) == 0 ? 1 : std::char_traits<char>::length(stray));
-    for (std::size_t at : {std::size_t{0}, dot1 / 2, dot1, dot1 + 1, dot2, dot2 + 1,
-                           good.size()}) {
+    const std::string s(stray, std::char_traits<char>::length(stray) == 0
+                                   ? 1
+                                   : std::char_traits<char>::length(stray));
+    for (std::size_t at : {std::size_t{0}, dot1 / 2, dot1, dot1 + 1, dot2, dot2 + 1, good.size()}) {
       std::string bad = good;
       bad.insert(at, s);
       EXPECT_EQ(CodeOf(bad), ErrorCode::kMalformedToken) << "at " << at << " char " << int(s[0]);
@@ -186,8 +187,8 @@ TEST(ParseCompact, AlgRules) {
     EXPECT_EQ(CodeOf(token), ErrorCode::kUnsupportedAlgorithm) << none;
     EXPECT_EQ(DetailOf(token), "algorithm \"none\" is not accepted");
   }
-  for (const char* unsupported : {"hs256", "HS1", "RS1", "ES256K", "Ed25519", "A128KW", "",
-                                  "HS256 ", "dir"}) {
+  for (const char* unsupported :
+       {"hs256", "HS1", "RS1", "ES256K", "Ed25519", "A128KW", "", "HS256 ", "dir"}) {
     EXPECT_EQ(CodeOf(Token(std::string(R"({"alg":")") + unsupported + "\"}")),
               ErrorCode::kUnsupportedAlgorithm)
         << unsupported;
@@ -201,16 +202,15 @@ TEST(ParseCompact, CritAndB64AreRejected) {
   EXPECT_EQ(CodeOf(Token(R"({"alg":"HS256","crit":["exp"],"exp":1})")), ErrorCode::kBadHeader);
   EXPECT_EQ(CodeOf(Token(R"({"alg":"HS256","crit":[]})")), ErrorCode::kBadHeader);
   EXPECT_EQ(CodeOf(Token(R"({"alg":"HS256","b64":true})")), ErrorCode::kBadHeader);
-  EXPECT_EQ(CodeOf(Token(R"({"alg":"HS256","b64":false,"crit":["b64"]})")),
-            ErrorCode::kBadHeader);
+  EXPECT_EQ(CodeOf(Token(R"({"alg":"HS256","b64":false,"crit":["b64"]})")), ErrorCode::kBadHeader);
 }
 
 TEST(ParseCompact, TypRules) {
   // RFC 7515 4.1.9: media types compare case-insensitively, "application/" optional.
   for (const char* ok : {"JWT", "jwt", "Jwt", "at+jwt", "AT+JWT", "application/jwt",
                          "application/JWT", "Application/at+jwt"}) {
-    EXPECT_TRUE(ParseCompact(Token(std::string(R"({"alg":"HS256","typ":")") + ok + "\"}"), kMax)
-                    .ok())
+    EXPECT_TRUE(
+        ParseCompact(Token(std::string(R"({"alg":"HS256","typ":")") + ok + "\"}"), kMax).ok())
         << ok;
   }
   for (const char* bad : {"JWS", "", "jwt ", "application/", "application/jose", "JOSE+JSON",
@@ -245,7 +245,8 @@ TEST(ParseCompact, KidMustBeAString) {
 
 TEST(ParseCompact, KeysOfferedByTheTokenAreIgnored) {
   auto result = ParseCompact(
-      Token(R"({"alg":"HS256","jwk":{"kty":"oct","k":"AAAA"},"jku":"https://x","x5u":"https://y","x5c":["AAAA"]})"),
+      Token(
+          R"({"alg":"HS256","jwk":{"kty":"oct","k":"AAAA"},"jku":"https://x","x5u":"https://y","x5c":["AAAA"]})"),
       kMax);
   ASSERT_TRUE(result.ok());
   EXPECT_FALSE(result.value().header.has_kid);

@@ -104,14 +104,16 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Cookbook{"jws_4_1.rsa_v15_signature.json", Algorithm::kRS256, true},
                       Cookbook{"jws_4_2.rsa-pss_signature.json", Algorithm::kPS384, false},
                       Cookbook{"jws_4_3.ecdsa_signature.json", Algorithm::kES512, false},
-                      Cookbook{"jws_4_4.hmac-sha2_integrity_protection.json", Algorithm::kHS256, true},
+                      Cookbook{"jws_4_4.hmac-sha2_integrity_protection.json", Algorithm::kHS256,
+                               true},
                       Cookbook{"curve25519_jws.json", Algorithm::kEdDSA, true}),
     [](const ::testing::TestParamInfo<Cookbook>& info) {
       return std::string(AlgorithmName(info.param.alg));
     });
 
 TEST(Rfc7797, UnencodedPayloadIsRejected) {
-  const std::string text = test::ReadVectorFile("jose-cookbook/rfc7797_4.2.hmac-sha2_b64_false.json");
+  const std::string text =
+      test::ReadVectorFile("jose-cookbook/rfc7797_4.2.hmac-sha2_b64_false.json");
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   ASSERT_EQ(parser.parse(text).get(root), simdjson::SUCCESS);

@@ -26,9 +26,9 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 struct TestKey {
   core::Algorithm alg;
   std::string kid;
-  std::string private_jwk;  // with "d" / "k"
-  std::string public_jwk;   // verification half (same as private_jwk for oct)
-  std::string secret;       // HMAC key bytes
+  std::string private_jwk;         // with "d" / "k"
+  std::string public_jwk;          // verification half (same as private_jwk for oct)
+  std::string secret;              // HMAC key bytes
   std::shared_ptr<EVP_PKEY> pkey;  // asymmetric only
 };
 
@@ -61,8 +61,8 @@ inline TestKey MakeTestKey(core::Algorithm alg, std::string kid = {}) {
   TestKey key;
   key.alg = alg;
   key.kid = kid.empty() ? "test-" + std::string(core::AlgorithmName(alg)) : std::move(kid);
-  const std::string head = "{\"alg\":\"" + std::string(core::AlgorithmName(alg)) +
-                           "\",\"kid\":\"" + key.kid + "\"";
+  const std::string head =
+      "{\"alg\":\"" + std::string(core::AlgorithmName(alg)) + "\",\"kid\":\"" + key.kid + "\"";
   switch (alg) {
     case Algorithm::kHS256:
     case Algorithm::kHS384:
@@ -70,7 +70,8 @@ inline TestKey MakeTestKey(core::Algorithm alg, std::string kid = {}) {
       const std::size_t size = alg == Algorithm::kHS256 ? 32 : alg == Algorithm::kHS384 ? 48 : 64;
       key.secret.resize(size);
       RAND_bytes(reinterpret_cast<unsigned char*>(key.secret.data()), static_cast<int>(size));
-      key.private_jwk = head + ",\"kty\":\"oct\"" + detail::Member("k", core::EncodeBase64Url(key.secret)) + "}";
+      key.private_jwk =
+          head + ",\"kty\":\"oct\"" + detail::Member("k", core::EncodeBase64Url(key.secret)) + "}";
       key.public_jwk = key.private_jwk;
       return key;
     }
@@ -86,19 +87,21 @@ inline TestKey MakeTestKey(core::Algorithm alg, std::string kid = {}) {
                               detail::Member("n", detail::BnParam(p, OSSL_PKEY_PARAM_RSA_N)) +
                               detail::Member("e", detail::BnParam(p, OSSL_PKEY_PARAM_RSA_E));
       key.public_jwk = pub + "}";
-      key.private_jwk =
-          pub + detail::Member("d", detail::BnParam(p, OSSL_PKEY_PARAM_RSA_D)) +
-          detail::Member("p", detail::BnParam(p, OSSL_PKEY_PARAM_RSA_FACTOR1)) +
-          detail::Member("q", detail::BnParam(p, OSSL_PKEY_PARAM_RSA_FACTOR2)) +
-          detail::Member("dp", detail::BnParam(p, OSSL_PKEY_PARAM_RSA_EXPONENT1)) +
-          detail::Member("dq", detail::BnParam(p, OSSL_PKEY_PARAM_RSA_EXPONENT2)) +
-          detail::Member("qi", detail::BnParam(p, OSSL_PKEY_PARAM_RSA_COEFFICIENT1)) + "}";
+      key.private_jwk = pub + detail::Member("d", detail::BnParam(p, OSSL_PKEY_PARAM_RSA_D)) +
+                        detail::Member("p", detail::BnParam(p, OSSL_PKEY_PARAM_RSA_FACTOR1)) +
+                        detail::Member("q", detail::BnParam(p, OSSL_PKEY_PARAM_RSA_FACTOR2)) +
+                        detail::Member("dp", detail::BnParam(p, OSSL_PKEY_PARAM_RSA_EXPONENT1)) +
+                        detail::Member("dq", detail::BnParam(p, OSSL_PKEY_PARAM_RSA_EXPONENT2)) +
+                        detail::Member("qi", detail::BnParam(p, OSSL_PKEY_PARAM_RSA_COEFFICIENT1)) +
+                        "}";
       return key;
     }
     case Algorithm::kES256:
     case Algorithm::kES384:
     case Algorithm::kES512: {
-      const char* curve = alg == Algorithm::kES256 ? "P-256" : alg == Algorithm::kES384 ? "P-384" : "P-521";
+      const char* curve = alg == Algorithm::kES256   ? "P-256"
+                          : alg == Algorithm::kES384 ? "P-384"
+                                                     : "P-521";
       const int size = alg == Algorithm::kES256 ? 32 : alg == Algorithm::kES384 ? 48 : 66;
       key.pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve), EVP_PKEY_free);
       EVP_PKEY* p = key.pkey.get();
@@ -124,13 +127,18 @@ inline TestKey MakeTestKey(core::Algorithm alg, std::string kid = {}) {
       unsigned char raw[32];
       std::size_t size = sizeof raw;
       EVP_PKEY_get_raw_public_key(key.pkey.get(), raw, &size);
-      const std::string pub = head + ",\"kty\":\"OKP\",\"crv\":\"Ed25519\"" +
-                              detail::Member("x", core::EncodeBase64Url(std::string(reinterpret_cast<char*>(raw), size)));
+      const std::string pub =
+          head + ",\"kty\":\"OKP\",\"crv\":\"Ed25519\"" +
+          detail::Member("x",
+                         core::EncodeBase64Url(std::string(reinterpret_cast<char*>(raw), size)));
       key.public_jwk = pub + "}";
       size = sizeof raw;
       EVP_PKEY_get_raw_private_key(key.pkey.get(), raw, &size);
       key.private_jwk =
-          pub + detail::Member("d", core::EncodeBase64Url(std::string(reinterpret_cast<char*>(raw), size))) + "}";
+          pub +
+          detail::Member("d",
+                         core::EncodeBase64Url(std::string(reinterpret_cast<char*>(raw), size))) +
+          "}";
       return key;
     }
   }

@@ -1,4 +1,6 @@
 // TrustStore::Verify end to end with real keys, and SignCompact round trips.
+#include "rowguard/core/trust_store.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -6,7 +8,6 @@
 #include "rowguard/core/base64url.hpp"
 #include "rowguard/core/jws.hpp"
 #include "rowguard/core/key.hpp"
-#include "rowguard/core/trust_store.hpp"
 #include "test_keys.hpp"
 
 namespace rowguard::core {
@@ -128,7 +129,8 @@ TEST_F(TrustStoreTest, UnknownKidIsNamedSafely) {
   failure = FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"a\"b\u0001\u00e9"})", Claims()));
   EXPECT_EQ(failure.detail, "unknown key id \"a\\x22b\\x01\\xc3\\xa9\"");
   const std::string long_kid(500, 'k');
-  failure = FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":")" + long_kid + "\"}", Claims()));
+  failure =
+      FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":")" + long_kid + "\"}", Claims()));
   EXPECT_EQ(failure.detail, "unknown key id \"" + std::string(64, 'k') + "\"...");
 }
 
@@ -168,8 +170,8 @@ TEST_F(TrustStoreTest, WithoutKidEveryKeyOfTheAlgorithmIsTried) {
   store.AddKey(MustParse(es.private_jwk));
   store.AddKey(MustParse(b.private_jwk));
   EXPECT_EQ(store.key_count(), 3u);
-  auto result = store.Verify(SignRaw(*store.FindKey("b"), R"({"alg":"HS256"})", Claims()), kNow,
-                             options);
+  auto result =
+      store.Verify(SignRaw(*store.FindKey("b"), R"({"alg":"HS256"})", Claims()), kNow, options);
   ASSERT_TRUE(result.ok()) << result.failure().detail;
   EXPECT_EQ(result.value().kid, "b");
 
@@ -213,20 +215,36 @@ TEST_F(TrustStoreTest, HeaderRulesComeBeforeAnySignatureWork) {
   const Key& key = *store.FindKey(generated.kid);
   EXPECT_EQ(FailureOf(store, SignRaw(key, R"({"alg":"none","kid":"test-HS256"})", Claims())).code,
             ErrorCode::kUnsupportedAlgorithm);
-  EXPECT_EQ(FailureOf(store, EncodeBase64Url(R"({"alg":"none"})") + "." + EncodeBase64Url(Claims()) + ".").code,
-            ErrorCode::kMalformedToken);
-  EXPECT_EQ(FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","crit":["exp"]})", Claims())).code,
+  EXPECT_EQ(
+      FailureOf(store, EncodeBase64Url(R"({"alg":"none"})") + "." + EncodeBase64Url(Claims()) + ".")
+          .code,
+      ErrorCode::kMalformedToken);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","crit":["exp"]})",
+                                     Claims()))
+                .code,
             ErrorCode::kBadHeader);
-  EXPECT_EQ(FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","b64":true})", Claims())).code,
-            ErrorCode::kBadHeader);
-  EXPECT_EQ(FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","typ":"JOSE"})", Claims())).code,
-            ErrorCode::kBadHeader);
-  EXPECT_EQ(FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","cty":"JWT"})", Claims())).code,
-            ErrorCode::kBadHeader);
-  EXPECT_EQ(FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","kid":"test-HS256"})", Claims())).code,
-            ErrorCode::kMalformedJson);
-  EXPECT_TRUE(store.Verify(SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","typ":"at+jwt"})", Claims()),
-                           kNow, options).ok());
+  EXPECT_EQ(
+      FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","b64":true})", Claims()))
+          .code,
+      ErrorCode::kBadHeader);
+  EXPECT_EQ(
+      FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","typ":"JOSE"})", Claims()))
+          .code,
+      ErrorCode::kBadHeader);
+  EXPECT_EQ(
+      FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","cty":"JWT"})", Claims()))
+          .code,
+      ErrorCode::kBadHeader);
+  EXPECT_EQ(
+      FailureOf(store,
+                SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","kid":"test-HS256"})", Claims()))
+          .code,
+      ErrorCode::kMalformedJson);
+  EXPECT_TRUE(
+      store
+          .Verify(SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","typ":"at+jwt"})", Claims()),
+                  kNow, options)
+          .ok());
 }
 
 TEST_F(TrustStoreTest, EmbeddedKeysAreNeverUsed) {
@@ -262,14 +280,22 @@ TEST_F(TrustStoreTest, PayloadIsReadOnlyAfterTheSignature) {
   EXPECT_EQ(FailureOf(store, SignRaw(key, header, Claims(kNow - 10))).code, ErrorCode::kExpired);
   EXPECT_EQ(FailureOf(store, SignRaw(key, header, "not json")).code, ErrorCode::kMalformedJson);
   EXPECT_EQ(FailureOf(store, SignRaw(key, header, "")).code, ErrorCode::kMalformedJson);
-  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"exp":"x"})")).code, ErrorCode::kBadTimeClaim);
-  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"exp":1e300})")).code, ErrorCode::kBadTimeClaim);
-  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"exp":null})")).code, ErrorCode::kBadTimeClaim);
-  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"exp":true})")).code, ErrorCode::kBadTimeClaim);
-  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"a":1,"a":2})")).code, ErrorCode::kMalformedJson);
-  EXPECT_EQ(FailureOf(store, SignRaw(key, header, Claims(kNow + 60, R"(,"x":{"y":[{"z":1,"z":2}]})"))).code,
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"exp":"x"})")).code,
+            ErrorCode::kBadTimeClaim);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"exp":1e300})")).code,
+            ErrorCode::kBadTimeClaim);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"exp":null})")).code,
+            ErrorCode::kBadTimeClaim);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"exp":true})")).code,
+            ErrorCode::kBadTimeClaim);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"a":1,"a":2})")).code,
             ErrorCode::kMalformedJson);
-  EXPECT_EQ(FailureOf(store, SignRaw(key, header, "{\"sub\":\"\xff\"}")).code, ErrorCode::kMalformedJson);
+  EXPECT_EQ(
+      FailureOf(store, SignRaw(key, header, Claims(kNow + 60, R"(,"x":{"y":[{"z":1,"z":2}]})")))
+          .code,
+      ErrorCode::kMalformedJson);
+  EXPECT_EQ(FailureOf(store, SignRaw(key, header, "{\"sub\":\"\xff\"}")).code,
+            ErrorCode::kMalformedJson);
   EXPECT_EQ(FailureOf(store, SignRaw(key, header, R"({"sub":"a\u0000b","exp":1})")).code,
             ErrorCode::kMalformedJson);
   EXPECT_EQ(FailureOf(store, SignRaw(key, header, "[]")).code, ErrorCode::kMalformedJson);
@@ -281,8 +307,9 @@ TEST_F(TrustStoreTest, FactsFromAVerifiedPayload) {
   store.AddKey(MustParse(generated.private_jwk));
   TokenFacts facts;
   facts.sub = "stale";
-  const std::string token = MustSign(*store.FindKey(generated.kid),
-                                     R"({"iss":"i","sub":"s","jti":"j","exp":)" + std::to_string(kNow) + "}");
+  const std::string token =
+      MustSign(*store.FindKey(generated.kid),
+               R"({"iss":"i","sub":"s","jti":"j","exp":)" + std::to_string(kNow) + "}");
   EXPECT_EQ(FailureOf(store, token, &facts).code, ErrorCode::kExpired);
   EXPECT_EQ(facts.kid, "test-HS256");
   EXPECT_EQ(facts.iss, "i");
@@ -311,7 +338,8 @@ TEST_F(TrustStoreTest, TimeEdgesThroughVerify) {
   options.leeway_seconds = 0;
   EXPECT_TRUE(store.Verify(nbf, kNow, options).ok());
   EXPECT_EQ(FailureOf(store, nbf, nullptr, kNow - 1).code, ErrorCode::kNotYetValid);
-  const std::string iat = MustSign(key, Claims(kNow + 100, R"(,"iat":)" + std::to_string(kNow + 1)));
+  const std::string iat =
+      MustSign(key, Claims(kNow + 100, R"(,"iat":)" + std::to_string(kNow + 1)));
   EXPECT_EQ(FailureOf(store, iat).code, ErrorCode::kIssuedInFuture);
   const std::string far = MustSign(key, R"({"exp":9223372036854775807})");
   options.leeway_seconds = 30;
@@ -333,14 +361,19 @@ TEST_F(TrustStoreTest, KeyBoundToAnIssuer) {
   TrustStore store;
   store.AddKey(MustParse(generated.private_jwk), "https://a.example");
   const Key& key = *store.FindKey(generated.kid);
-  EXPECT_TRUE(store.Verify(MustSign(key, Claims(kNow + 60, R"(,"iss":"https://a.example")")), kNow, options).ok());
-  Failure failure = FailureOf(store, MustSign(key, Claims(kNow + 60, R"(,"iss":"https://b.example")")));
+  EXPECT_TRUE(
+      store.Verify(MustSign(key, Claims(kNow + 60, R"(,"iss":"https://a.example")")), kNow, options)
+          .ok());
+  Failure failure =
+      FailureOf(store, MustSign(key, Claims(kNow + 60, R"(,"iss":"https://b.example")")));
   EXPECT_EQ(failure.code, ErrorCode::kIssuerMismatch);
-  EXPECT_EQ(failure.detail,
-            "key \"test-ES256\" accepts only issuer \"https://a.example\", not \"https://b.example\"");
+  EXPECT_EQ(
+      failure.detail,
+      "key \"test-ES256\" accepts only issuer \"https://a.example\", not \"https://b.example\"");
   EXPECT_EQ(FailureOf(store, MustSign(key, Claims())).code, ErrorCode::kIssuerMismatch);
-  EXPECT_EQ(FailureOf(store, MustSign(key, Claims(kNow + 60, R"(,"iss":"https://A.example")"))).code,
-            ErrorCode::kIssuerMismatch);
+  EXPECT_EQ(
+      FailureOf(store, MustSign(key, Claims(kNow + 60, R"(,"iss":"https://A.example")"))).code,
+      ErrorCode::kIssuerMismatch);
 }
 
 TEST_F(TrustStoreTest, DefaultAudiences) {
@@ -352,8 +385,10 @@ TEST_F(TrustStoreTest, DefaultAudiences) {
   EXPECT_EQ(FailureOf(store, MustSign(key, Claims())).code, ErrorCode::kAudienceMismatch);
   EXPECT_EQ(FailureOf(store, MustSign(key, Claims(kNow + 60, R"(,"aud":"cli")"))).code,
             ErrorCode::kAudienceMismatch);
-  EXPECT_TRUE(store.Verify(MustSign(key, Claims(kNow + 60, R"(,"aud":"web")")), kNow, options).ok());
-  EXPECT_TRUE(store.Verify(MustSign(key, Claims(kNow + 60, R"(,"aud":["x","api"])")), kNow, options).ok());
+  EXPECT_TRUE(
+      store.Verify(MustSign(key, Claims(kNow + 60, R"(,"aud":"web")")), kNow, options).ok());
+  EXPECT_TRUE(
+      store.Verify(MustSign(key, Claims(kNow + 60, R"(,"aud":["x","api"])")), kNow, options).ok());
   EXPECT_EQ(FailureOf(store, MustSign(key, Claims(kNow + 60, R"(,"aud":["x","y"])"))).code,
             ErrorCode::kAudienceMismatch);
   EXPECT_EQ(FailureOf(store, MustSign(key, Claims(kNow + 60, R"(,"aud":5)"))).code,
@@ -374,37 +409,58 @@ TEST_F(TrustStoreTest, IssuerRules) {
   options.default_audiences = std::vector<std::string>{"default-api"};
   options.leeway_seconds = 0;
 
-  auto claims = [](const std::string& iss, const std::string& aud, std::int64_t exp, std::int64_t iat) {
+  auto claims = [](const std::string& iss, const std::string& aud, std::int64_t exp,
+                   std::int64_t iat) {
     return R"({"iss":")" + iss + R"(","aud":")" + aud + R"(","exp":)" + std::to_string(exp) +
            R"(,"iat":)" + std::to_string(iat) + "}";
   };
   // The issuer's audience list replaces the default.
-  auto result = store.Verify(MustSign(key, claims("https://i", "issuer-api", kNow + 60, kNow)), kNow, options);
+  auto result = store.Verify(MustSign(key, claims("https://i", "issuer-api", kNow + 60, kNow)),
+                             kNow, options);
   ASSERT_TRUE(result.ok()) << result.failure().detail;
   EXPECT_EQ(result.value().leeway_seconds, 100);
-  EXPECT_EQ(FailureOf(store, MustSign(key, claims("https://i", "default-api", kNow + 60, kNow))).code,
-            ErrorCode::kAudienceMismatch);
+  EXPECT_EQ(
+      FailureOf(store, MustSign(key, claims("https://i", "default-api", kNow + 60, kNow))).code,
+      ErrorCode::kAudienceMismatch);
   // The issuer's leeway: expired 50 seconds ago, still inside 100.
-  EXPECT_TRUE(store.Verify(MustSign(key, claims("https://i", "issuer-api", kNow - 50, kNow - 60)), kNow, options).ok());
-  EXPECT_EQ(FailureOf(store, MustSign(key, claims("https://i", "issuer-api", kNow - 100, kNow - 200))).code,
-            ErrorCode::kExpired);
+  EXPECT_TRUE(store
+                  .Verify(MustSign(key, claims("https://i", "issuer-api", kNow - 50, kNow - 60)),
+                          kNow, options)
+                  .ok());
+  EXPECT_EQ(
+      FailureOf(store, MustSign(key, claims("https://i", "issuer-api", kNow - 100, kNow - 200)))
+          .code,
+      ErrorCode::kExpired);
   // Max lifetime 600.
-  EXPECT_TRUE(store.Verify(MustSign(key, claims("https://i", "issuer-api", kNow + 600, kNow)), kNow, options).ok());
-  EXPECT_EQ(FailureOf(store, MustSign(key, claims("https://i", "issuer-api", kNow + 601, kNow))).code,
-            ErrorCode::kLifetimeTooLong);
+  EXPECT_TRUE(
+      store
+          .Verify(MustSign(key, claims("https://i", "issuer-api", kNow + 600, kNow)), kNow, options)
+          .ok());
+  EXPECT_EQ(
+      FailureOf(store, MustSign(key, claims("https://i", "issuer-api", kNow + 601, kNow))).code,
+      ErrorCode::kLifetimeTooLong);
   EXPECT_EQ(FailureOf(store, MustSign(key, R"({"iss":"https://i","aud":"issuer-api","exp":)" +
-                                               std::to_string(kNow + 60) + "}")).code,
+                                               std::to_string(kNow + 60) + "}"))
+                .code,
             ErrorCode::kLifetimeTooLong);  // no iat
   // A rule without audiences keeps the default list; its leeway applies.
-  result = store.Verify(MustSign(key, claims("https://only-leeway", "default-api", kNow - 4, kNow - 10)), kNow, options);
+  result =
+      store.Verify(MustSign(key, claims("https://only-leeway", "default-api", kNow - 4, kNow - 10)),
+                   kNow, options);
   ASSERT_TRUE(result.ok()) << result.failure().detail;
   EXPECT_EQ(result.value().leeway_seconds, 5);
-  EXPECT_EQ(FailureOf(store, MustSign(key, claims("https://only-leeway", "issuer-api", kNow + 60, kNow))).code,
-            ErrorCode::kAudienceMismatch);
+  EXPECT_EQ(
+      FailureOf(store, MustSign(key, claims("https://only-leeway", "issuer-api", kNow + 60, kNow)))
+          .code,
+      ErrorCode::kAudienceMismatch);
   // Another issuer: options apply.
-  EXPECT_TRUE(store.Verify(MustSign(key, claims("https://other", "default-api", kNow + 6000, kNow)), kNow, options).ok());
-  EXPECT_EQ(FailureOf(store, MustSign(key, claims("https://other", "default-api", kNow, kNow))).code,
-            ErrorCode::kExpired);
+  EXPECT_TRUE(store
+                  .Verify(MustSign(key, claims("https://other", "default-api", kNow + 6000, kNow)),
+                          kNow, options)
+                  .ok());
+  EXPECT_EQ(
+      FailureOf(store, MustSign(key, claims("https://other", "default-api", kNow, kNow))).code,
+      ErrorCode::kExpired);
 }
 
 TEST_F(TrustStoreTest, VerifySignatureSkipsThePayload) {
@@ -416,7 +472,8 @@ TEST_F(TrustStoreTest, VerifySignatureSkipsThePayload) {
   ASSERT_TRUE(result.ok()) << result.failure().detail;
   EXPECT_EQ(result.value().payload_json, "plain text");
   TokenFacts facts;
-  auto bad = store.VerifySignature(SignRaw(key, R"({"alg":"EdDSA","kid":"zz"})", "x"), 16384, &facts);
+  auto bad =
+      store.VerifySignature(SignRaw(key, R"({"alg":"EdDSA","kid":"zz"})", "x"), 16384, &facts);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.failure().code, ErrorCode::kUnknownKey);
   EXPECT_EQ(facts.kid, "zz");

@@ -44,12 +44,9 @@ namespace rowguard::core {
 namespace {
 
 const std::map<std::int64_t, const char*> kDeliberateRejections = {
-    {346, "JWK bound to PS256, token PS384"},
-    {350, "JWK bound to PS256, token PS384"},
-    {347, "JWK alg ES521 is not an algorithm"},
-    {351, "JWK alg ES521 is not an algorithm"},
-    {372, "'?' outside the base64url alphabet"},
-    {373, "'?' outside the base64url alphabet"},
+    {346, "JWK bound to PS256, token PS384"},    {350, "JWK bound to PS256, token PS384"},
+    {347, "JWK alg ES521 is not an algorithm"},  {351, "JWK alg ES521 is not an algorithm"},
+    {372, "'?' outside the base64url alphabet"}, {373, "'?' outside the base64url alphabet"},
 };
 
 // Invalid cases identical to a valid one (tcId -> the valid tcId).
@@ -104,8 +101,9 @@ TEST(Wycheproof, JsonWebSignature) {
       } else {
         auto result = store.VerifySignature(jws, options.max_token_bytes);
         accepted = result.ok();
-        why = accepted ? "" : std::string(ErrorCodeName(result.failure().code)) + ": " +
-                                  result.failure().detail;
+        why = accepted ? ""
+                       : std::string(ErrorCodeName(result.failure().code)) + ": " +
+                             result.failure().detail;
         auto full = store.Verify(jws, now, options);
         fully_accepted = full.ok();
         if (!accepted) {
@@ -115,8 +113,8 @@ TEST(Wycheproof, JsonWebSignature) {
           }
         }
       }
-      const std::string label = "tcId " + std::to_string(id) + " (" + std::string(comment) +
-                                ", " + std::string(expected) + "): " + why;
+      const std::string label = "tcId " + std::to_string(id) + " (" + std::string(comment) + ", " +
+                                std::string(expected) + "): " + why;
       if (kDeliberateRejections.count(id)) {
         EXPECT_EQ(expected, "valid") << label;
         EXPECT_FALSE(accepted) << label;
@@ -143,9 +141,10 @@ TEST(Wycheproof, JsonWebSignature) {
   EXPECT_EQ(seen_deliberate.size(), kDeliberateRejections.size());
   RecordProperty("valid_accepted", valid_accepted);
   RecordProperty("invalid_rejected", invalid_rejected);
-  std::printf("wycheproof JWS: %d cases, %d valid accepted, %d invalid rejected, %d "
-              "classified by hand, %d groups with a refused key\n",
-              total, valid_accepted, invalid_rejected, deliberate, key_refused_groups);
+  std::printf(
+      "wycheproof JWS: %d cases, %d valid accepted, %d invalid rejected, %d "
+      "classified by hand, %d groups with a refused key\n",
+      total, valid_accepted, invalid_rejected, deliberate, key_refused_groups);
 }
 
 }  // namespace
