@@ -276,6 +276,30 @@ TEST(ParseCompactInto, KeepsTheKidOfARejectedHeaderAndReusesBuffers) {
   EXPECT_FALSE(jws.header.has_kid);
 }
 
+TEST(ParseCompact, RememberedHeaderGivesTheSameVerdict) {
+  // The per-thread header memo must be invisible: same text, same result; other text,
+  // its own result; failures are never remembered.
+  const std::string a = Token(R"({"alg":"HS256","kid":"a"})");
+  const std::string b = Token(R"({"alg":"ES256"})");
+  const std::string bad = Token(R"({"alg":"HS256","kid":"a","crit":[]})");
+  for (int round = 0; round < 3; ++round) {
+    auto first = ParseCompact(a, kMax);
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(first.value().header.alg, Algorithm::kHS256);
+    EXPECT_EQ(first.value().header.kid, "a");
+    EXPECT_EQ(CodeOf(bad), ErrorCode::kBadHeader);
+    EXPECT_EQ(CodeOf(bad), ErrorCode::kBadHeader);
+    auto second = ParseCompact(b, kMax);
+    ASSERT_TRUE(second.ok());
+    EXPECT_EQ(second.value().header.alg, Algorithm::kES256);
+    EXPECT_FALSE(second.value().header.has_kid);
+    // A remembered header with a broken payload or signature still fails.
+    EXPECT_EQ(CodeOf(b.substr(0, b.find('.')) + ".e30=.c2ln"), ErrorCode::kMalformedToken);
+    EXPECT_EQ(CodeOf(b.substr(0, b.find('.')) + ".e30."), ErrorCode::kMalformedToken);
+    EXPECT_EQ(CodeOf(b, b.size() - 1), ErrorCode::kTokenTooLarge);
+  }
+}
+
 TEST(ParseCompact, Rfc7797UnencodedPayloadIsRejected) {
   // RFC 7797 section 4.2: {"alg":"HS256","b64":false,"crit":["b64"]} with a detached,
   // unencoded payload. Compact form puts "$.02" raw in the middle.
