@@ -157,9 +157,6 @@ Status ParseCompactInto(std::string_view token, std::size_t max_bytes, CompactJw
   const std::string_view payload_text = token.substr(first + 1, second - first - 1);
   const std::string_view signature_text = token.substr(second + 1);
   if (header_text.empty()) return Fail(ErrorCode::kMalformedToken, "header segment is empty");
-  if (signature_text.empty()) {
-    return Fail(ErrorCode::kMalformedToken, "signature segment is empty");
-  }
 
   // Tokens of one issuer and key share their header byte for byte, so the last header
   // that passed every rule is remembered per thread: the same segment text decodes to
@@ -190,6 +187,11 @@ Status ParseCompactInto(std::string_view token, std::size_t max_bytes, CompactJw
     if (Status header = ParseHeader(header_json, true, &out->header); !header.ok()) return header;
     last_header = out->header;
     last_header_text.assign(header_text.data(), header_text.size());
+  }
+  // Checked after the header so that an unsigned "alg":"none" token is refused for
+  // its algorithm, the reason an operator needs to see.
+  if (signature_text.empty()) {
+    return Fail(ErrorCode::kMalformedToken, "signature segment is empty");
   }
   out->signing_input = token.substr(0, second);
   return Ok{};

@@ -31,8 +31,11 @@ bool HasDuplicateNames(simdjson::dom::object object) {
   return std::adjacent_find(names.begin(), names.end()) != names.end();
 }
 
-// Returns a problem description, or nullptr when the subtree is acceptable.
-const char* CheckElement(simdjson::dom::element element, std::size_t depth) {
+// Returns a problem description, or nullptr when the subtree is acceptable. Strings
+// are searched for NUL only when `check_nul`: simdjson refuses raw control characters,
+// so a decoded NUL can only come from a \u0000 escape, and the caller looks for that
+// in the raw text once instead of searching every string.
+const char* CheckElement(simdjson::dom::element element, std::size_t depth, bool check_nul) {
   switch (element.type()) {
     case simdjson::dom::element_type::OBJECT: {
       if (depth >= kMaxDepth) return "nested too deeply";
@@ -40,8 +43,10 @@ const char* CheckElement(simdjson::dom::element element, std::size_t depth) {
       if (element.get(object) != simdjson::SUCCESS) return "is not valid JSON";
       if (HasDuplicateNames(object)) return "has a duplicate member name";
       for (auto field : object) {
-        if (field.key.find('\0') != std::string_view::npos) return "has a NUL character";
-        if (const char* problem = CheckElement(field.value, depth + 1)) return problem;
+        if (check_nul && field.key.find('\0') != std::string_view::npos) {
+          return "has a NUL character";
+        }
+        if (const char* problem = CheckElement(field.value, depth + 1, check_nul)) return problem;
       }
       return nullptr;
     }
@@ -50,11 +55,12 @@ const char* CheckElement(simdjson::dom::element element, std::size_t depth) {
       simdjson::dom::array array;
       if (element.get(array) != simdjson::SUCCESS) return "is not valid JSON";
       for (auto item : array) {
-        if (const char* problem = CheckElement(item, depth + 1)) return problem;
+        if (const char* problem = CheckElement(item, depth + 1, check_nul)) return problem;
       }
       return nullptr;
     }
     case simdjson::dom::element_type::STRING: {
+      if (!check_nul) return nullptr;
       std::string_view text;
       if (element.get(text) != simdjson::SUCCESS) return "is not valid JSON";
       if (text.find('\0') != std::string_view::npos) return "has a NUL character";
@@ -85,7 +91,8 @@ Result<simdjson::dom::object> ParseObject(simdjson::dom::parser& parser, std::st
   if (root.type() != simdjson::dom::element_type::OBJECT) {
     return Fail(ErrorCode::kMalformedJson, std::string(what) + " is not a JSON object");
   }
-  if (const char* problem = CheckElement(root, 0)) {
+  const bool may_hold_nul = text.find("\\u0000") != std::string_view::npos;
+  if (const char* problem = CheckElement(root, 0, may_hold_nul)) {
     return Fail(ErrorCode::kMalformedJson, std::string(what) + " " + problem);
   }
   simdjson::dom::object object;

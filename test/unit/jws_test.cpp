@@ -187,6 +187,16 @@ TEST(ParseCompact, AlgRules) {
     EXPECT_EQ(CodeOf(token), ErrorCode::kUnsupportedAlgorithm) << none;
     EXPECT_EQ(DetailOf(token), "algorithm \"none\" is not accepted");
   }
+  // Regression: the classic unsigned form (empty signature) is refused for its
+  // algorithm, not for the empty segment, so logs name the attack.
+  for (const char* none : {"none", "NONE"}) {
+    const std::string unsigned_token =
+        EncodeBase64Url(std::string(R"({"alg":")") + none + "\"}") + "." +
+        EncodeBase64Url(R"({"sub":"a"})") + ".";
+    EXPECT_EQ(CodeOf(unsigned_token), ErrorCode::kUnsupportedAlgorithm) << none;
+  }
+  EXPECT_EQ(DetailOf(Token(R"({"alg":"HS256"})", R"({"sub":"a"})", "")),
+            "signature segment is empty");
   for (const char* unsupported :
        {"hs256", "HS1", "RS1", "ES256K", "Ed25519", "A128KW", "", "HS256 ", "dir"}) {
     EXPECT_EQ(CodeOf(Token(std::string(R"({"alg":")") + unsupported + "\"}")),
