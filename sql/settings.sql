@@ -124,3 +124,16 @@ SET rowguard.log_authentications = failures;
 SHOW rowguard.log_authentications;
 RESET rowguard.log_authentications;
 SELECT outcome($$SET rowguard.roles_claim = ''$$) AS empty_roles_claim;
+
+-- A value for a superuser-only setting sent at connection (PGOPTIONS, here the
+-- options of the connection string) by a role without the privilege would displace the
+-- server's own value before rowguard loads: rowguard then verifies nothing in that
+-- session, instead of running with the built-in default.
+\c "dbname=contrib_regression user=rowguard_app options='-c rowguard.audience=anything'"
+SELECT verdict(:'valid_hs256') AS overridden_at_connection;
+SHOW rowguard.audience;
+SELECT rowguard.is_authenticated();
+\c "dbname=contrib_regression user=rowguard_app options=''"
+SELECT verdict(:'valid_hs256') AS plain_connection;
+\c "dbname=contrib_regression user=postgres options='-c rowguard.audience=rowguard-tests'"
+SELECT verdict(:'valid_hs256') AS superuser_option, current_setting('rowguard.audience');

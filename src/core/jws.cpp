@@ -40,6 +40,7 @@ Status ParseHeader(std::string_view header_json, bool padded, JwsHeader* out) {
 
   simdjson::dom::element alg, typ, cty;
   bool has_alg = false, has_typ = false, has_cty = false, has_crit = false, has_b64 = false;
+  const char* offered_key = nullptr;
   for (auto field : parsed.value()) {
     const std::string_view name = field.key;
     if (name == "alg") {
@@ -62,9 +63,12 @@ Status ParseHeader(std::string_view header_json, bool padded, JwsHeader* out) {
       has_crit = true;
     } else if (name == "b64") {
       has_b64 = true;
+    } else if (name == "jwk" || name == "jku" || name == "x5u" || name == "x5c") {
+      // Keys offered by the token are never used; a token that offers one is refused
+      // (CONTRACT.md lists it among the rejections), so no caller can be misled into
+      // trusting what it names.
+      offered_key = name == "jwk" ? "jwk" : name == "jku" ? "jku" : name == "x5u" ? "x5u" : "x5c";
     }
-    // "jwk", "jku", "x5u", "x5c": keys offered by the token are never used, so they
-    // are ignored like every other unknown member.
   }
 
   if (!has_alg) return Fail(ErrorCode::kBadHeader, "header has no \"alg\"");
@@ -85,6 +89,10 @@ Status ParseHeader(std::string_view header_json, bool padded, JwsHeader* out) {
   }
   if (has_b64) {
     return Fail(ErrorCode::kBadHeader, "header has \"b64\"; unencoded payloads are not accepted");
+  }
+  if (offered_key != nullptr) {
+    return Fail(ErrorCode::kBadHeader, std::string("header offers a key (\"") + offered_key +
+                                           "\"); keys are never taken from tokens");
   }
   if (has_typ) {
     std::string_view value;

@@ -20,12 +20,19 @@ namespace {
 emit_log_hook_type previous_emit_log_hook = nullptr;
 
 // A statement that failed with "invalid token" most likely holds the token (SET
-// rowguard.token = '...', authenticate('...')): never copy it into the log. A check
-// hook cannot call errhidestmt itself, so this hook does it for every such error.
+// rowguard.token = '...', authenticate('...')), and so may the CONTEXT line that
+// PL/pgSQL adds ("SQL statement ..."): neither is copied into the server log. A check
+// hook cannot call errhidestmt itself, so this hook does it for every such error and
+// for rowguard's own LOG lines. (The client still receives both.)
 void HideTokenStatements(ErrorData* edata) {
-  if (edata->sqlerrcode == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION &&
-      edata->message != nullptr && strcmp(edata->message, "invalid token") == 0) {
+  const bool invalid_token = edata->sqlerrcode == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION &&
+                             edata->message != nullptr &&
+                             strcmp(edata->message, "invalid token") == 0;
+  const bool our_log_line = edata->elevel == LOG && edata->message != nullptr &&
+                            strncmp(edata->message, "rowguard: ", 10) == 0;
+  if (invalid_token || our_log_line) {
     edata->hide_stmt = true;
+    edata->hide_ctx = true;
   }
   if (previous_emit_log_hook != nullptr) previous_emit_log_hook(edata);
 }

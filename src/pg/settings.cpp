@@ -5,7 +5,11 @@ extern "C" {
 #include "postgres.h"
 
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
+#include "utils/memutils.h"
 }
+
+#include <cstring>
 
 #include "rowguard/pg/settings.hpp"
 
@@ -25,6 +29,7 @@ char* setting_tenant_claim = nullptr;
 char* setting_token = nullptr;
 
 std::uint64_t verification_settings_epoch = 1;
+const char* setting_overridden_at_connection = nullptr;
 
 namespace {
 
@@ -57,9 +62,42 @@ bool CheckClaimPath(char** newval, void**, GucSource) {
   return true;
 }
 
+// PostgreSQL keeps one base value per placeholder. A value a client sends at connection
+// (PGOPTIONS) for a not-yet-loaded rowguard.* setting replaces the administrator's
+// postgresql.conf value; when rowguard then loads, PostgreSQL rightly discards the
+// client's value (it lacks the privilege) - but the file's value is already gone, and
+// the setting falls back to its built-in default (an audience check or audit logging
+// silently switched off). That is detected here, before the settings are defined.
+const char* FindUnprivilegedBaseValue() {
+  struct config_generic** variables = get_guc_variables();
+  const int count = GetNumConfigOptions();
+  for (int i = 0; i < count; ++i) {
+    const struct config_generic* variable = variables[i];
+    if ((variable->flags & GUC_CUSTOM_PLACEHOLDER) == 0) continue;
+    if (strncmp(variable->name, "rowguard.", 9) != 0) continue;
+    if (strcmp(variable->name, "rowguard.token") == 0) continue;  // USERSET
+    const bool unprivileged = variable->reset_scontext == PGC_USERSET ||
+                              variable->reset_scontext == PGC_BACKEND;
+    if (unprivileged && variable->reset_source > PGC_S_DEFAULT) return variable->name;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 void DefineSettings() {
+  if (const char* name = FindUnprivilegedBaseValue()) {
+    setting_overridden_at_connection = MemoryContextStrdup(TopMemoryContext, name);
+    ereport(WARNING,
+            (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+             errmsg("rowguard will not verify tokens in this session"),
+             errdetail("The superuser-only setting \"%s\" was given a value at connection by a "
+                       "role without the privilege, which displaced the server's value.",
+                       name),
+             errhint("Reconnect without setting rowguard.* options, or load rowguard with "
+                     "shared_preload_libraries so such connections are refused.")));
+  }
+
   DefineCustomStringVariable(
       "rowguard.audience", gettext_noop("Accepted token audiences when no issuer rule applies."),
       gettext_noop("A comma-separated list; a token must name at least one of them in aud. "

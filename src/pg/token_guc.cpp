@@ -121,7 +121,7 @@ void LogOutcome(bool success, const TokenFactsPlain& facts, const char* reason) 
                        reason),
                 errdetail_log("kid=\"%s\" iss=\"%s\" sub=\"%s\" jti=\"%s\"", facts.kid,
                               facts.iss, facts.sub, facts.jti),
-                errhidestmt(true)));
+                errhidestmt(true), errhidecontext(true)));
 }
 
 void FactsOf(const Identity* identity, TokenFactsPlain* facts) {
@@ -161,6 +161,12 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
     return identity;
   }
 
+  if (setting_overridden_at_connection != nullptr) {
+    snprintf(failure_detail, sizeof(failure_detail),
+             "the session's connection overrode \"%s\", a superuser-only setting",
+             setting_overridden_at_connection);
+    return nullptr;
+  }
   const char* problem = nullptr;
   if (!EnsureKeyStore(&problem)) {
     strlcpy(failure_detail, problem, sizeof(failure_detail));

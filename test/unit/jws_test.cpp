@@ -253,13 +253,14 @@ TEST(ParseCompact, KidMustBeAString) {
   EXPECT_EQ(result.value().header.kid, "");
 }
 
-TEST(ParseCompact, KeysOfferedByTheTokenAreIgnored) {
-  auto result = ParseCompact(
-      Token(
-          R"({"alg":"HS256","jwk":{"kty":"oct","k":"AAAA"},"jku":"https://x","x5u":"https://y","x5c":["AAAA"]})"),
-      kMax);
-  ASSERT_TRUE(result.ok());
-  EXPECT_FALSE(result.value().header.has_kid);
+TEST(ParseCompact, TokensOfferingKeysAreRefused) {
+  for (const char* member : {"jwk", "jku", "x5u", "x5c"}) {
+    const std::string header =
+        std::string(R"({"alg":"HS256",")") + member + R"(":{"kty":"oct","k":"AAAA"}})";
+    EXPECT_EQ(CodeOf(Token(header)), ErrorCode::kBadHeader) << member;
+    EXPECT_EQ(DetailOf(Token(header)), std::string("header offers a key (\"") + member +
+                                           "\"); keys are never taken from tokens");
+  }
 }
 
 TEST(ParseCompact, RuleOrderIsFixed) {

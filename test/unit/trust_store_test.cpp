@@ -218,7 +218,7 @@ TEST_F(TrustStoreTest, HeaderRulesComeBeforeAnySignatureWork) {
   EXPECT_EQ(
       FailureOf(store, EncodeBase64Url(R"({"alg":"none"})") + "." + EncodeBase64Url(Claims()) + ".")
           .code,
-      ErrorCode::kMalformedToken);
+      ErrorCode::kUnsupportedAlgorithm);
   EXPECT_EQ(FailureOf(store, SignRaw(key, R"({"alg":"HS256","kid":"test-HS256","crit":["exp"]})",
                                      Claims()))
                 .code,
@@ -254,7 +254,11 @@ TEST_F(TrustStoreTest, EmbeddedKeysAreNeverUsed) {
   store.AddKey(MustParse(trusted.public_jwk));
   const std::string header = R"({"alg":"ES256","kid":"trusted","jwk":)" + attacker.public_jwk + "}";
   EXPECT_EQ(FailureOf(store, SignRaw(MustParse(attacker.private_jwk), header, Claims())).code,
-            ErrorCode::kBadSignature);
+            ErrorCode::kBadHeader);
+  // Refused even when the stored key signed it: a token that offers a key is never
+  // accepted, so nothing downstream can be tempted to use the offer.
+  EXPECT_EQ(FailureOf(store, SignRaw(MustParse(trusted.private_jwk), header, Claims())).code,
+            ErrorCode::kBadHeader);
 }
 
 TEST_F(TrustStoreTest, PayloadIsReadOnlyAfterTheSignature) {

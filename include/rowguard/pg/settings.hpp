@@ -21,6 +21,11 @@ extern char* setting_token;
 // verifications made under the old value are not reused.
 extern std::uint64_t verification_settings_epoch;
 
+// Set at load when a superuser-only rowguard setting had been given a connection-time
+// value (PGOPTIONS, a startup option) by a role without the privilege; names that
+// setting. Verification then fails closed in this session (see DefineSettings).
+extern const char* setting_overridden_at_connection;
+
 void DefineSettings();
 
 }  // namespace rowguard::pg
