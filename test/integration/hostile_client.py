@@ -242,11 +242,18 @@ def phase_load():
     warnings = load_module(app)
     check("PGOPTIONS with every superuser-only setting: a WARNING per setting at load",
           len([w for w in warnings if "permission denied" in w[2]]) == len(HOSTILE), f"{warnings}")
-    n_before = len(failures)
-    settings_honoured(app, "PGOPTIONS")
-    if len(failures) > n_before:
-        print("  ROWGUARD BUG: a client's PGOPTIONS, discarded when the module loads, resets "
-              "superuser-configured rowguard settings to their built-in defaults")
+    # PostgreSQL keeps one base value per placeholder, so the client's values displaced
+    # the configured ones before rowguard loaded; rowguard then fails closed for the
+    # whole session rather than run with built-in defaults.
+    check("PGOPTIONS: rowguard announces it will not verify tokens in this session",
+          any("will not verify tokens" in w[2] for w in warnings), f"{warnings}")
+    for fn in ("verify", "authenticate"):
+        st, det = app.run(f"SELECT rowguard.{fn}(%s) ->> 'sub'", [TOK["valid_hs256"]])
+        check(f"PGOPTIONS: {fn} fails closed, even for a valid token",
+              st == "28000" and "overrode" in (det or ""), f"{st} {det}")
+    authenticated = app.val("SELECT rowguard.is_authenticated()")
+    check("PGOPTIONS: the session stays unauthenticated", authenticated in (False, "f"),
+          f"{authenticated!r}")
     app.close()
 
     # A token in PGOPTIONS: a forged one is discarded at load, a valid one is used.
