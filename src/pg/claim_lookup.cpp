@@ -2,7 +2,9 @@
 
 extern "C" {
 #include "access/parallel.h"
+#include "access/xact.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 }
 
 #include "rowguard/pg/core_bridge.hpp"
@@ -55,6 +57,18 @@ const Identity* RequireCurrentIdentity() {
       ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
                       errmsg("invalid token"), errdetail("%s", error.detail),
                       errhint("Authenticate again with a fresh token.")));
+    }
+  }
+  if (!IsParallelWorker()) {
+    // A key removed by another session must end this identity at this backend's next
+    // statement, even when that statement takes no new lock (which is when PostgreSQL
+    // would otherwise read the invalidation queue). Once per statement, not per call:
+    // accessors run per row in a filter.
+    static TimestampTz statement_checked = 0;
+    const TimestampTz statement = GetCurrentStatementStartTimestamp();
+    if (statement != statement_checked) {
+      statement_checked = statement;
+      AcceptInvalidationMessages();
     }
   }
   if (identity->key_generation != key_generation && !IsParallelWorker()) {
