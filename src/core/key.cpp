@@ -15,29 +15,6 @@
 namespace rowguard::core {
 namespace {
 
-const char* DigestName(Algorithm alg) {
-  switch (alg) {
-    case Algorithm::kHS256:
-    case Algorithm::kRS256:
-    case Algorithm::kPS256:
-    case Algorithm::kES256:
-      return "SHA256";
-    case Algorithm::kHS384:
-    case Algorithm::kRS384:
-    case Algorithm::kPS384:
-    case Algorithm::kES384:
-      return "SHA384";
-    case Algorithm::kHS512:
-    case Algorithm::kRS512:
-    case Algorithm::kPS512:
-    case Algorithm::kES512:
-      return "SHA512";
-    case Algorithm::kEdDSA:
-      return nullptr;
-  }
-  return nullptr;
-}
-
 // Drops whatever OpenSSL queued so that no later caller sees a stale error.
 Failure OpenSslFailure(const char* what) {
   ERR_clear_error();

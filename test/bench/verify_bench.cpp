@@ -90,29 +90,6 @@ const Fixture& FixtureFor(Algorithm alg) {
   return f;
 }
 
-const char* DigestName(Algorithm alg) {
-  switch (alg) {
-    case Algorithm::kHS256:
-    case Algorithm::kRS256:
-    case Algorithm::kPS256:
-    case Algorithm::kES256:
-      return "SHA256";
-    case Algorithm::kHS384:
-    case Algorithm::kRS384:
-    case Algorithm::kPS384:
-    case Algorithm::kES384:
-      return "SHA384";
-    case Algorithm::kHS512:
-    case Algorithm::kRS512:
-    case Algorithm::kPS512:
-    case Algorithm::kES512:
-      return "SHA512";
-    case Algorithm::kEdDSA:
-      return nullptr;
-  }
-  return nullptr;
-}
-
 bool IsHmac(Algorithm alg) {
   return alg == Algorithm::kHS256 || alg == Algorithm::kHS384 || alg == Algorithm::kHS512;
 }

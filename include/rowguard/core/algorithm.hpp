@@ -19,4 +19,8 @@ enum class Algorithm {
 std::optional<Algorithm> AlgorithmFromName(std::string_view name) noexcept;
 std::string_view AlgorithmName(Algorithm alg) noexcept;
 
+// The OpenSSL digest name the algorithm hashes with ("SHA256", ...), or nullptr for
+// EdDSA, which hashes internally.
+const char* DigestName(Algorithm alg) noexcept;
+
 }  // namespace rowguard::core
