@@ -51,8 +51,7 @@ bool DecodeBase64UrlInto(std::string_view text, std::string* out) {
   }
   const std::size_t rest = n - i;
   if (rest >= 2) {
-    const std::uint32_t v =
-        kAt18[in[i]] | kAt12[in[i + 1]] | (rest == 3 ? kAt6[in[i + 2]] : 0);
+    const std::uint32_t v = kAt18[in[i]] | kAt12[in[i + 1]] | (rest == 3 ? kAt6[in[i + 2]] : 0);
     if (v & kBad) return false;
     // Canonical form: the bits past the last whole byte must be zero.
     if (rest == 2 && (v & 0xffff)) return false;

@@ -31,8 +31,8 @@ ROWGUARD_SQL_FUNCTION(rowguard_verify_token) {
   const char* detail = nullptr;
   Identity* identity = MakeIdentity(token, &detail, false);
   if (identity == nullptr) {
-    ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-                    errmsg("invalid token"), errdetail("%s", detail), errhidestmt(true)));
+    ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid token"),
+                    errdetail("%s", detail), errhidestmt(true)));
   }
   Jsonb* claims = ClaimsCopy(identity);
   free(identity);
@@ -41,15 +41,15 @@ ROWGUARD_SQL_FUNCTION(rowguard_verify_token) {
 
 ROWGUARD_SQL_FUNCTION(rowguard_authenticate_token) {
   if (PG_ARGISNULL(0)) {
-    ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-                    errmsg("invalid token"), errdetail("the token is null"),
+    ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid token"),
+                    errdetail("the token is null"),
                     errhint("Use RESET rowguard.token to end an identity.")));
   }
   char* token = text_to_cstring(PG_GETARG_TEXT_PP(0));
   const bool is_local = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
   if (token[0] == '\0') {
-    ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-                    errmsg("invalid token"), errdetail("the token is empty"),
+    ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid token"),
+                    errdetail("the token is empty"),
                     errhint("Use RESET rowguard.token to end an identity.")));
   }
   (void)set_config_option("rowguard.token", token, superuser() ? PGC_SUSET : PGC_USERSET,

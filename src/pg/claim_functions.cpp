@@ -221,8 +221,8 @@ ROWGUARD_SQL_FUNCTION(rowguard_has_scope) {
       Contains(value, needle, length, true)) {
     PG_RETURN_BOOL(true);
   }
-  if (getKeyJsonValueFromContainer(const_cast<JsonbContainer*>(&claims->root), "scp", 3,
-                                   &value) != nullptr &&
+  if (getKeyJsonValueFromContainer(const_cast<JsonbContainer*>(&claims->root), "scp", 3, &value) !=
+          nullptr &&
       Contains(value, needle, length, true)) {
     PG_RETURN_BOOL(true);
   }

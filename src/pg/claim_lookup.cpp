@@ -54,9 +54,9 @@ const Identity* RequireCurrentIdentity() {
     if (!__builtin_add_overflow(identity->exp, identity->leeway, &deadline) && now >= deadline) {
       BridgeError error;
       BridgeCheckTimes(identity, now, &error);
-      ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-                      errmsg("invalid token"), errdetail("%s", error.detail),
-                      errhint("Authenticate again with a fresh token.")));
+      ereport(ERROR,
+              (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid token"),
+               errdetail("%s", error.detail), errhint("Authenticate again with a fresh token.")));
     }
   }
   if (!IsParallelWorker()) {
@@ -76,8 +76,7 @@ const Identity* RequireCurrentIdentity() {
     // does. (Workers skip this: they read no tables; their leader checks.)
     const char* problem = nullptr;
     if (EnsureKeyStore(&problem) && !BridgeStoreHasKey(IdentityKid(identity))) {
-      ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-                      errmsg("invalid token"),
+      ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid token"),
                       errdetail("key \"%s\" of the current identity has been removed",
                                 IdentityKid(identity)),
                       errhint("Authenticate again with a token signed by a current key.")));
@@ -107,9 +106,12 @@ bool FindClaim(const Jsonb* claims, const char* path, int path_length, JsonbValu
         if (c == '~') {
           if (position >= path_length) return false;
           const char escaped = path[position++];
-          if (escaped == '0') c = '~';
-          else if (escaped == '1') c = '/';
-          else return false;
+          if (escaped == '0')
+            c = '~';
+          else if (escaped == '1')
+            c = '/';
+          else
+            return false;
         }
         if (length >= kMaxSegment) return false;
         segment[length++] = c;

@@ -130,8 +130,8 @@ void CopyLogSafe(char* dst, std::size_t size, const char* src, std::size_t lengt
   dst[n] = '\0';
 }
 
-bool BridgeDescribeJwk(const char* jwk, std::size_t length, const char* alg,
-                       KeyDescription* out, BridgeError* error) noexcept {
+bool BridgeDescribeJwk(const char* jwk, std::size_t length, const char* alg, KeyDescription* out,
+                       BridgeError* error) noexcept {
   return Guarded(error, [&] {
     std::optional<core::Algorithm> default_alg;
     if (alg != nullptr) {
@@ -162,9 +162,8 @@ bool BridgeDescribeJwks(const char* jwks, std::size_t length, KeyDescription** o
       return false;
     }
     const auto& list = keys.value();
-    auto* descriptions =
-        static_cast<KeyDescription*>(std::calloc(std::max<std::size_t>(list.size(), 1),
-                                                 sizeof(KeyDescription)));
+    auto* descriptions = static_cast<KeyDescription*>(
+        std::calloc(std::max<std::size_t>(list.size(), 1), sizeof(KeyDescription)));
     if (descriptions == nullptr) throw std::bad_alloc();
     for (std::size_t i = 0; i < list.size(); ++i) Describe(list[i], &descriptions[i]);
     *out = descriptions;
@@ -182,8 +181,9 @@ bool BridgeReplaceStore(const KeyRow* keys, int key_count, const IssuerRow* issu
       const KeyRow& row = keys[i];
       auto alg = core::AlgorithmFromName(row.alg);
       // Stored keys passed the full check in add_key; a reload must stay cheap.
-      auto key = alg ? core::ParseJwk(row.jwk, alg, core::PrivateKeyCheck::kSkip)
-                     : core::Result<core::Key>(core::Fail(core::ErrorCode::kBadKey, "unknown algorithm"));
+      auto key =
+          alg ? core::ParseJwk(row.jwk, alg, core::PrivateKeyCheck::kSkip)
+              : core::Result<core::Key>(core::Fail(core::ErrorCode::kBadKey, "unknown algorithm"));
       if (!key.ok()) {
         if (skipped) skipped(row.kid, key.failure().detail.c_str());
         continue;

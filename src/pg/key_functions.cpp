@@ -34,7 +34,8 @@ char* JsonbText(Jsonb* value) { return JsonbToCString(nullptr, &value->root, VAR
   if (error.kind == FailureKind::kInternal) {
     ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("%s", error.detail)));
   }
-  ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid JWK: %s", error.detail)));
+  ereport(ERROR,
+          (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid JWK: %s", error.detail)));
 }
 
 HeapTuple DescriptionTuple(TupleDesc desc, const KeyDescription& description, int index) {

@@ -32,8 +32,8 @@ Oid issuers_relid = InvalidOid;
 
 // Column numbers of the tables created by the install script.
 constexpr int kKeysKid = 1, kKeysAlg = 2, kKeysIssuer = 3, kKeysJwk = 4, kKeysColumns = 5;
-constexpr int kIssuersIss = 1, kIssuersAudience = 2, kIssuersLeeway = 3,
-              kIssuersMaxLifetime = 4, kIssuersColumns = 4;
+constexpr int kIssuersIss = 1, kIssuersAudience = 2, kIssuersLeeway = 3, kIssuersMaxLifetime = 4,
+              kIssuersColumns = 4;
 
 void InvalidateStore(Datum, Oid relid) {
   if (relid == InvalidOid || relid == keys_relid || relid == issuers_relid) {
@@ -178,8 +178,8 @@ bool EnsureKeyStore(const char** problem) {
   // rows just read are at least that new, so the store built from them is current.
   skipped_count = 0;
   BridgeError error;
-  const bool ok = BridgeReplaceStore(key_rows, key_count, issuer_rows, issuer_count,
-                                     NoteSkippedKey, &error);
+  const bool ok =
+      BridgeReplaceStore(key_rows, key_count, issuer_rows, issuer_count, NoteSkippedKey, &error);
   MemoryContextDelete(load_context);
   if (!ok) {
     ereport(ERROR, (errcode(error.kind == FailureKind::kOutOfMemory ? ERRCODE_OUT_OF_MEMORY

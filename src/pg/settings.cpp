@@ -76,8 +76,8 @@ const char* FindUnprivilegedBaseValue() {
     if ((variable->flags & GUC_CUSTOM_PLACEHOLDER) == 0) continue;
     if (strncmp(variable->name, "rowguard.", 9) != 0) continue;
     if (strcmp(variable->name, "rowguard.token") == 0) continue;  // USERSET
-    const bool unprivileged = variable->reset_scontext == PGC_USERSET ||
-                              variable->reset_scontext == PGC_BACKEND;
+    const bool unprivileged =
+        variable->reset_scontext == PGC_USERSET || variable->reset_scontext == PGC_BACKEND;
     if (unprivileged && variable->reset_source > PGC_S_DEFAULT) return variable->name;
   }
   return nullptr;
@@ -122,31 +122,27 @@ void DefineSettings() {
       &setting_log_authentications, kLogOff, kLogAuthenticationsOptions, PGC_SUSET, 0, nullptr,
       nullptr, nullptr);
 
-  DefineCustomIntVariable(
-      "rowguard.max_token_bytes", gettext_noop("Longest token accepted."),
-      gettext_noop("Longer tokens are rejected before any parsing."), &setting_max_token_bytes,
-      16384, 64, 1048576, PGC_SUSET, GUC_UNIT_BYTE, nullptr, ForgetVerificationsInt, nullptr);
+  DefineCustomIntVariable("rowguard.max_token_bytes", gettext_noop("Longest token accepted."),
+                          gettext_noop("Longer tokens are rejected before any parsing."),
+                          &setting_max_token_bytes, 16384, 64, 1048576, PGC_SUSET, GUC_UNIT_BYTE,
+                          nullptr, ForgetVerificationsInt, nullptr);
 
-  DefineCustomBoolVariable("rowguard.require_exp",
-                           gettext_noop("Rejects tokens without an exp claim."), nullptr,
-                           &setting_require_exp, true, PGC_SUSET, 0, nullptr,
-                           ForgetVerificationsBool, nullptr);
+  DefineCustomBoolVariable(
+      "rowguard.require_exp", gettext_noop("Rejects tokens without an exp claim."), nullptr,
+      &setting_require_exp, true, PGC_SUSET, 0, nullptr, ForgetVerificationsBool, nullptr);
 
-  DefineCustomStringVariable("rowguard.roles_claim",
-                             gettext_noop("Claim read by rowguard.has_role."), nullptr,
-                             &setting_roles_claim, "roles", PGC_SUSET, 0, CheckClaimPath,
-                             nullptr, nullptr);
+  DefineCustomStringVariable(
+      "rowguard.roles_claim", gettext_noop("Claim read by rowguard.has_role."), nullptr,
+      &setting_roles_claim, "roles", PGC_SUSET, 0, CheckClaimPath, nullptr, nullptr);
 
-  DefineCustomStringVariable("rowguard.tenant_claim",
-                             gettext_noop("Default claim of the tenant policy template."),
-                             nullptr, &setting_tenant_claim, "tenant_id", PGC_SUSET, 0,
-                             CheckClaimPath, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "rowguard.tenant_claim", gettext_noop("Default claim of the tenant policy template."),
+      nullptr, &setting_tenant_claim, "tenant_id", PGC_SUSET, 0, CheckClaimPath, nullptr, nullptr);
 
   DefineCustomStringVariable(
       "rowguard.token", gettext_noop("The bearer token that is this session's identity."),
       gettext_noop("Setting it verifies the token; SHOW never prints it."), &setting_token, "",
-      PGC_USERSET, GUC_NOT_IN_SAMPLE, CheckTokenHook, AssignTokenHook,
-      ShowTokenHook);
+      PGC_USERSET, GUC_NOT_IN_SAMPLE, CheckTokenHook, AssignTokenHook, ShowTokenHook);
 
   MarkGUCPrefixReserved("rowguard");
 }

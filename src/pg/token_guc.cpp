@@ -40,9 +40,7 @@ Jsonb* ClaimsToJsonb(const char* claims_json) {
   MemoryContext old_context = MemoryContextSwitchTo(ScratchContext());
   Jsonb* volatile result = nullptr;
   PG_TRY();
-  {
-    result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(claims_json)));
-  }
+  { result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(claims_json))); }
   PG_CATCH();
   {
     MemoryContextSwitchTo(ScratchContext());
@@ -63,8 +61,8 @@ Identity* BuildIdentity(const VerifiedPlain& verified) {
   // Layout: the header, then kid, sub, iss and jti NUL-terminated, then the Jsonb.
   const char* strings[] = {verified.kid, verified.sub ? verified.sub : "", verified.iss,
                            verified.jti};
-  const std::size_t lengths[] = {strlen(verified.kid), verified.sub_length,
-                                 strlen(verified.iss), strlen(verified.jti)};
+  const std::size_t lengths[] = {strlen(verified.kid), verified.sub_length, strlen(verified.iss),
+                                 strlen(verified.jti)};
   std::size_t offsets[4];
   std::size_t cursor = sizeof(Identity);
   for (int i = 0; i < 4; ++i) {
@@ -117,11 +115,11 @@ Identity* CopyIdentity(const Identity* source) {
 void LogOutcome(bool success, const TokenFactsPlain& facts, const char* reason) {
   if (setting_log_authentications == kLogOff) return;
   if (success && setting_log_authentications != kLogAll) return;
-  ereport(LOG, (errmsg(success ? "rowguard: token accepted" : "rowguard: token rejected: %s",
-                       reason),
-                errdetail_log("kid=\"%s\" iss=\"%s\" sub=\"%s\" jti=\"%s\"", facts.kid,
-                              facts.iss, facts.sub, facts.jti),
-                errhidestmt(true), errhidecontext(true)));
+  ereport(LOG,
+          (errmsg(success ? "rowguard: token accepted" : "rowguard: token rejected: %s", reason),
+           errdetail_log("kid=\"%s\" iss=\"%s\" sub=\"%s\" jti=\"%s\"", facts.kid, facts.iss,
+                         facts.sub, facts.jti),
+           errhidestmt(true), errhidecontext(true)));
 }
 
 void FactsOf(const Identity* identity, TokenFactsPlain* facts) {

@@ -16,10 +16,9 @@ namespace {
 using namespace rowguard::core;
 
 constexpr Algorithm kAlgorithms[] = {
-    Algorithm::kHS256, Algorithm::kHS384, Algorithm::kHS512, Algorithm::kRS256,
-    Algorithm::kRS384, Algorithm::kRS512, Algorithm::kPS256, Algorithm::kPS384,
-    Algorithm::kPS512, Algorithm::kES256, Algorithm::kES384, Algorithm::kES512,
-    Algorithm::kEdDSA,
+    Algorithm::kHS256, Algorithm::kHS384, Algorithm::kHS512, Algorithm::kRS256, Algorithm::kRS384,
+    Algorithm::kRS512, Algorithm::kPS256, Algorithm::kPS384, Algorithm::kPS512, Algorithm::kES256,
+    Algorithm::kES384, Algorithm::kES512, Algorithm::kEdDSA,
 };
 
 void RoundTrip(const Key& key) {

@@ -54,17 +54,17 @@ Key LoadKey(const char* name) {
 }
 
 struct World {
-  TrustStore store;          // keys without issuer binding; default options
-  TrustStore bound;          // the same keys bound to an issuer with a strict rule
+  TrustStore store;  // keys without issuer binding; default options
+  TrustStore bound;  // the same keys bound to an issuer with a strict rule
   VerifyOptions options;
   VerifyOptions strict;
 };
 
 World* MakeWorld() {
   auto* world = new World;
-  static const char* const kNames[] = {"hs256", "hs384", "hs512", "rs256", "rs384", "rs512",
-                                       "ps256", "ps384", "ps512", "es256", "es384", "es512",
-                                       "eddsa"};
+  static const char* const kNames[] = {"hs256", "hs384", "hs512", "rs256", "rs384",
+                                       "rs512", "ps256", "ps384", "ps512", "es256",
+                                       "es384", "es512", "eddsa"};
   for (const char* name : kNames) {
     world->store.AddKey(LoadKey(name));
     world->bound.AddKey(LoadKey(name), "https://issuer.example");

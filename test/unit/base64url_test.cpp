@@ -23,7 +23,10 @@ TEST(Base64Url, KnownValues) {
 }
 
 TEST(Base64Url, RejectsOutsideTheAlphabet) {
-  for (const char* bad : {"ab+c", "ab/c", "abc=", "ab==", "ab c", "ab\nc", "a\x80" "bc", "ab.c"}) {
+  for (const char* bad : {"ab+c", "ab/c", "abc=", "ab==", "ab c", "ab\nc",
+                          "a\x80"
+                          "bc",
+                          "ab.c"}) {
     EXPECT_FALSE(DecodeBase64Url(bad).has_value()) << bad;
   }
 }
@@ -37,7 +40,7 @@ TEST(Base64Url, RejectsNonCanonicalTrailingBits) {
   // "-_8" is canonical for fb ff; "-_9" decodes to the same bytes with a stray bit.
   EXPECT_TRUE(DecodeBase64Url("-_8").has_value());
   EXPECT_FALSE(DecodeBase64Url("-_9").has_value());
-  EXPECT_TRUE(DecodeBase64Url("YQ").has_value());   // "a"
+  EXPECT_TRUE(DecodeBase64Url("YQ").has_value());  // "a"
   EXPECT_FALSE(DecodeBase64Url("YR").has_value());
 }
 

@@ -190,9 +190,8 @@ TEST(ParseCompact, AlgRules) {
   // Regression: the classic unsigned form (empty signature) is refused for its
   // algorithm, not for the empty segment, so logs name the attack.
   for (const char* none : {"none", "NONE"}) {
-    const std::string unsigned_token =
-        EncodeBase64Url(std::string(R"({"alg":")") + none + "\"}") + "." +
-        EncodeBase64Url(R"({"sub":"a"})") + ".";
+    const std::string unsigned_token = EncodeBase64Url(std::string(R"({"alg":")") + none + "\"}") +
+                                       "." + EncodeBase64Url(R"({"sub":"a"})") + ".";
     EXPECT_EQ(CodeOf(unsigned_token), ErrorCode::kUnsupportedAlgorithm) << none;
   }
   EXPECT_EQ(DetailOf(Token(R"({"alg":"HS256"})", R"({"sub":"a"})", "")),

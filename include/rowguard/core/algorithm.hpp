@@ -8,10 +8,18 @@ namespace rowguard::core {
 // The JWS algorithms rowguard verifies and signs (RFC 7518, RFC 8037). "none" is not
 // one of them and never will be.
 enum class Algorithm {
-  kHS256, kHS384, kHS512,
-  kRS256, kRS384, kRS512,
-  kPS256, kPS384, kPS512,
-  kES256, kES384, kES512,
+  kHS256,
+  kHS384,
+  kHS512,
+  kRS256,
+  kRS384,
+  kRS512,
+  kPS256,
+  kPS384,
+  kPS512,
+  kES256,
+  kES384,
+  kES512,
   kEdDSA,
 };
 

@@ -13,9 +13,9 @@
 namespace rowguard::core {
 
 struct RegisteredClaims {
-  std::optional<std::int64_t> exp, nbf, iat;   // seconds since the epoch
-  std::optional<std::string> iss, sub, jti;     // present only when a JSON string
-  std::vector<std::string> aud;                 // string or array of strings
+  std::optional<std::int64_t> exp, nbf, iat;  // seconds since the epoch
+  std::optional<std::string> iss, sub, jti;   // present only when a JSON string
+  std::vector<std::string> aud;               // string or array of strings
   bool has_aud = false;
 };
 

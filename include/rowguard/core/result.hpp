@@ -13,14 +13,14 @@ namespace rowguard::core {
 // or the token itself.
 enum class ErrorCode {
   kTokenTooLarge,
-  kMalformedToken,     // segments, base64url alphabet, canonical encoding
-  kMalformedJson,      // not UTF-8, not an object, duplicate names, too deep
-  kBadHeader,          // crit, b64, typ, cty, kid type, ...
+  kMalformedToken,  // segments, base64url alphabet, canonical encoding
+  kMalformedJson,   // not UTF-8, not an object, duplicate names, too deep
+  kBadHeader,       // crit, b64, typ, cty, kid type, ...
   kUnsupportedAlgorithm,
   kUnknownKey,
   kAlgorithmMismatch,  // the key is bound to another algorithm
   kBadSignature,
-  kBadTimeClaim,       // exp/nbf/iat that are not int64 NumericDates
+  kBadTimeClaim,  // exp/nbf/iat that are not int64 NumericDates
   kMissingExpiry,
   kExpired,
   kNotYetValid,
@@ -28,8 +28,8 @@ enum class ErrorCode {
   kLifetimeTooLong,
   kAudienceMismatch,
   kIssuerMismatch,
-  kBadKey,             // JWK input rejected
-  kInternal,           // an OpenSSL call failed unexpectedly
+  kBadKey,    // JWK input rejected
+  kInternal,  // an OpenSSL call failed unexpectedly
 };
 
 // A stable lower-case name of a code, for logs and tests.
@@ -44,7 +44,7 @@ struct Failure {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : state_(std::move(value)) {}            // NOLINT(google-explicit-constructor)
   Result(Failure failure) : state_(std::move(failure)) {}  // NOLINT
 
   bool ok() const noexcept { return state_.index() == 0; }
@@ -62,8 +62,6 @@ class [[nodiscard]] Result {
 struct Ok {};
 using Status = Result<Ok>;
 
-inline Failure Fail(ErrorCode code, std::string detail) {
-  return Failure{code, std::move(detail)};
-}
+inline Failure Fail(ErrorCode code, std::string detail) { return Failure{code, std::move(detail)}; }
 
 }  // namespace rowguard::core

@@ -59,8 +59,8 @@ struct KeyDescription {
 };
 
 // Parses one JWK as add_key would store it (alg may be nullptr).
-bool BridgeDescribeJwk(const char* jwk, std::size_t length, const char* alg,
-                       KeyDescription* out, BridgeError* error) noexcept;
+bool BridgeDescribeJwk(const char* jwk, std::size_t length, const char* alg, KeyDescription* out,
+                       BridgeError* error) noexcept;
 // Parses a JWK Set; on success *count keys and their descriptions (malloc'ed array,
 // released with std::free) are returned in *out.
 bool BridgeDescribeJwks(const char* jwks, std::size_t length, KeyDescription** out, int* count,

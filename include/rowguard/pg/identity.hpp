@@ -24,9 +24,9 @@ struct Identity {
   std::uint32_t kid_offset;      // NUL-terminated strings inside the block
   std::uint32_t sub_offset;
   std::uint32_t sub_length;
-  std::uint32_t iss_offset;      // for log lines of cached identities
+  std::uint32_t iss_offset;  // for log lines of cached identities
   std::uint32_t jti_offset;
-  std::uint32_t jsonb_offset;    // a Jsonb varlena (the claims), MAXALIGNed
+  std::uint32_t jsonb_offset;  // a Jsonb varlena (the claims), MAXALIGNed
   std::uint32_t jsonb_length;
 };
 

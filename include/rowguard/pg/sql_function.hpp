@@ -7,8 +7,8 @@ extern "C" {
 #include "fmgr.h"
 }
 
-#define ROWGUARD_SQL_FUNCTION(name)                   \
-  extern "C" {                                        \
-  PGDLLEXPORT PG_FUNCTION_INFO_V1(name);              \
-  }                                                   \
+#define ROWGUARD_SQL_FUNCTION(name)      \
+  extern "C" {                           \
+  PGDLLEXPORT PG_FUNCTION_INFO_V1(name); \
+  }                                      \
   extern "C" PGDLLEXPORT Datum name(PG_FUNCTION_ARGS)
