@@ -1,0 +1,364 @@
+#!/usr/bin/env bash
+# SQL benchmarks of rowguard (issue 6): starts its own PostgreSQL 15 cluster, loads data,
+# runs pgbench -M prepared comparisons in alternating A/B pairs and prints a table of
+# throughput ratios (A/B, median of the pairs) with the issue's targets.
+#
+#   scripts/bench.sh            full run (1,000,000-row tables, 10,000,000 rows for growth;
+#                               about 15 minutes on 2 cores)
+#   scripts/bench.sh --smoke    a few seconds: small tables, one short pair per comparison,
+#                               growth skipped; checks the plans use the tenant index and
+#                               exits non-zero when they do not. Timing is reported, never
+#                               asserted.
+#
+# Environment (full mode defaults in brackets):
+#   BENCH_T        seconds per pgbench run [5]        BENCH_PAIRS   A/B pairs [3]
+#   BENCH_ROWS     rows of the main table [1000000]   BENCH_BIG     rows of the growth table [10000000]
+#   BENCH_TOKENS   distinct tokens per algorithm [1000]   BENCH_T4  seconds per case-4 run [3]
+#   BENCH_CLIENTS  pgbench clients [1]
+#   BENCH_OUT      directory for the plans, the raw pgbench figures and the table
+#                  [/tmp/rowguard-bench-<pid>]
+#   BENCH_CORE     path of the core benchmark binary (bare OpenSSL primitives) [build/rowguard_bench]
+#   ROWGUARD_KEEP_CLUSTER=1  leave the cluster running (and its directory) afterwards
+#
+# Needs the extension installed (make -f Makefile.pgxs install) and, for case 4's bare
+# primitive, build/rowguard_bench (cmake -S . -B build && cmake --build build).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+SQL=test/bench/sql
+
+MODE=full
+for arg in "$@"; do
+  case $arg in
+    --smoke) MODE=smoke ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+if [[ $MODE == smoke ]]; then
+  T=${BENCH_T:-1}; PAIRS=${BENCH_PAIRS:-1}; ROWS=${BENCH_ROWS:-20000}; BIG=0
+  NTOK=${BENCH_TOKENS:-20}; ALGS=(HS256 RS256 ES256 EdDSA); SHARED_BUFFERS=128MB
+else
+  T=${BENCH_T:-5}; PAIRS=${BENCH_PAIRS:-3}; ROWS=${BENCH_ROWS:-1000000}
+  BIG=${BENCH_BIG:-10000000}; NTOK=${BENCH_TOKENS:-1000}
+  ALGS=(RS256 PS256 ES256 EdDSA HS256 HS384 HS512 RS384 RS512 PS384 PS512 ES384 ES512)
+  SHARED_BUFFERS=2GB
+fi
+CLIENTS=${BENCH_CLIENTS:-1}
+T4=${BENCH_T4:-$([[ $MODE == smoke ]] && echo 1 || echo 3)}
+BATCH=$([[ $MODE == smoke ]] && echo 10 || echo 100)   # tokens per statement, case 4 batched
+OUT=${BENCH_OUT:-/tmp/rowguard-bench-$$}
+CORE=${BENCH_CORE:-build/rowguard_bench}
+mkdir -p "$OUT"
+RESULTS=$OUT/results.tsv     # kind  id  pair  label  tpsA  tpsB  (or: single id rep label tps)
+: > "$RESULTS"
+PLAN_FAILURES=0
+TENANT_N=7                   # the identity's tenant in every table
+
+# shellcheck source=scripts/pg-cluster.sh
+source scripts/pg-cluster.sh
+reap_clusters
+PORT=""
+cleanup() { [[ -n "$PORT" ]] && stop_cluster "$PORT"; PORT=""; }
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+echo "rowguard SQL benchmarks, mode $MODE: ${T}s per run, $PAIRS pair(s), $CLIENTS client(s), out $OUT"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), " \
+  "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+PORT=$(pick_port "${ROWGUARD_BENCH_PORT:-55432}")
+start_cluster "$PORT" "shared_buffers = $SHARED_BUFFERS" "maintenance_work_mem = 512MB" \
+  "max_parallel_workers_per_gather = 2" "max_wal_size = 4GB" "checkpoint_timeout = 30min" \
+  "autovacuum = off"
+PGVERSION=$(psql_as postgres -Atc 'SHOW server_version')
+
+# --- data ---------------------------------------------------------------------------------
+t0=$(now)
+psql_as postgres -v ntokens="$NTOK" -f "$SQL/setup.sql" >/dev/null
+echo "setup + $NTOK tokens per algorithm x 13: $(elapsed "$t0") s"
+make_table() { # make_table NAME ROWS TENANTS POLICY
+  local t1; t1=$(now)
+  psql_as postgres -c "SELECT bench.make_table('$1', $2, $3, '$4')" >/dev/null 2>"$OUT/load-$1.err" ||
+    { cat "$OUT/load-$1.err" >&2; return 1; }
+  echo "load bench.$1: $2 rows, $3 tenants, policy $4: $(elapsed "$t1") s"
+}
+make_table orders "$ROWS" 100 rowguard
+make_table orders_pgrst "$ROWS" 100 postgrest
+if ((BIG > 0)); then
+  make_table g_small 100000 100 rowguard
+  make_table g_big "$BIG" 100 rowguard
+  make_table t_few "$ROWS" 10 rowguard
+  make_table t_many "$ROWS" 10000 rowguard
+fi
+t1=$(now)
+psql_as postgres -c 'VACUUM ANALYZE' >/dev/null
+psql_as postgres -c 'CREATE EXTENSION pg_prewarm' \
+  -c "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = 'bench' AND c.relkind IN ('r', 'i')" >/dev/null
+echo "vacuum analyze + prewarm: $(elapsed "$t1") s; database $(psql_as postgres -Atc \
+  "SELECT pg_size_pretty(pg_database_size(current_database()))")"
+
+TENANT=$(psql_as postgres -Atc "SELECT bench.tenant_uuid($TENANT_N)")
+TOKEN=$(psql_as postgres -Atc "SELECT rowguard.sign(bench.claims($TENANT_N, 'session'), 'rs256-key')")
+CLAIMS=$(psql_as postgres -Atc "SELECT bench.claims($TENANT_N, 'session')::text")
+
+# --- pgbench ------------------------------------------------------------------------------
+# script NAME TABLE [ALG]: the pgbench script with its placeholders filled in.
+script() {
+  local f="$OUT/$1-${2//./_}${3:+-$3}.pgbench"
+  sed -e "s/@TABLE@/$2/g" -e "s/@TENANT@/$TENANT/g" -e "s/@ALG@/${3:-}/g" "$SQL/$1.pgbench" > "$f"
+  echo "$f"
+}
+rows_of() { psql_as postgres -Atc "SELECT count(*) FROM $1"; }
+tenants_of() { psql_as postgres -Atc "SELECT count(DISTINCT tenant_id) FROM $1"; }
+
+# tps ROLE SCRIPT TABLE [ALG] [PGOPTIONS]: one pgbench run (T seconds), prints its tps.
+tps() {
+  local role=$1 file table=$3 nt per log T=$T
+  [[ $table == bench.tokens ]] && T=$T4
+  file=$(script "$2" "$3" "${4:-}")
+  nt=${NT[$table]}; per=$(( ${NROWS[$table]} / nt ))
+  log="$OUT/pgbench.log"
+  if ! PGOPTIONS="${5:-}" "$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$T" \
+      -U "$role" -D inited=0 -D tok="$TOKEN" -D claims="$CLAIMS" -D nt="$nt" -D per="$per" \
+      -D t="$TENANT_N" -D win=$(( per * 3 / 10 )) -D ntokens="$NTOK" -D batch="$BATCH" -f "$file" postgres \
+      > "$log.out" 2> "$log.err"; then
+    { echo "pgbench $role $file failed:"; tail -n 20 "$log.err"; } >&2
+    return 1
+  fi
+  grep -m1 -E '^tps = ' "$log.out" | awk '{ print $3 }'
+}
+
+declare -A NT NROWS
+register() { NT[$1]=$(tenants_of "$1"); NROWS[$1]=$(rows_of "$1"); }
+register bench.orders
+register bench.orders_pgrst
+if ((BIG > 0)); then
+  register bench.g_small; register bench.g_big; register bench.t_few; register bench.t_many
+fi
+
+# pair ID LABEL "ROLE SCRIPT TABLE [ALG] [PGOPTIONS]" "same for B": PAIRS alternating pairs
+# (AB, BA, AB, ...), each recorded with its A/B ratio.
+pair() {
+  local id=$1 label=$2 a=$3 b=$4 i ta tb
+  for ((i = 1; i <= PAIRS; i++)); do
+    if ((i % 2 == 1)); then
+      ta=$(eval "tps $a"); tb=$(eval "tps $b")
+    else
+      tb=$(eval "tps $b"); ta=$(eval "tps $a")
+    fi
+    printf 'pair\t%s\t%d\t%s\t%s\t%s\n' "$id" "$i" "$label" "$ta" "$tb" >> "$RESULTS"
+    printf '  %-4s pair %d: A %10.1f tps  B %10.1f tps  A/B %.3f\n' "$id" "$i" "$ta" "$tb" \
+      "$(awk -v a="$ta" -v b="$tb" 'BEGIN { print a / b }')"
+  done
+}
+
+# --- plans --------------------------------------------------------------------------------
+# explain NAME ROLE SQL...: EXPLAIN (ANALYZE, BUFFERS) after one warm-up execution, with the
+# session identity set for bench_app; saved in $OUT/plan-NAME.txt.
+explain() {
+  local name=$1 role=$2 sql=$3 opts=${4:-}
+  PGOPTIONS="$opts" psql_as "$role" -v tok="$TOKEN" > "$OUT/plan-$name.txt" <<EOF
+\pset pager off
+SELECT rowguard.authenticate(:'tok', false) IS NOT NULL AS authenticated \g /dev/null
+$sql \g /dev/null
+EXPLAIN (ANALYZE, BUFFERS, VERBOSE, COSTS OFF) $sql;
+EOF
+}
+check_plan() { # check_plan NAME PATTERN WHAT
+  if grep -qE -- "$2" "$OUT/plan-$1.txt"; then
+    echo "  plan $1: $3: ok"
+  else
+    echo "  plan $1: $3: NOT FOUND" >&2
+    sed 's/^/    /' "$OUT/plan-$1.txt" >&2
+    PLAN_FAILURES=$((PLAN_FAILURES + 1))
+  fi
+}
+buffers() { grep -m1 -oE 'Buffers: shared [a-z=0-9 ]+' "$OUT/plan-$1.txt" || echo "Buffers: none"; }
+
+echo
+echo "== plans"
+per=$(( ${NROWS[bench.orders]} / 100 ))
+point_id=$(( (per / 2) * 100 + TENANT_N ))
+lo=$(( per / 3 )); hi=$(( lo + per * 3 / 10 ))
+range_where="created_at >= timestamptz '2024-01-01 00:00:00+00' + $lo * interval '1 minute'
+   AND created_at < timestamptz '2024-01-01 00:00:00+00' + $hi * interval '1 minute'"
+explain point_policy bench_app "SELECT id, amount, created_at FROM bench.orders WHERE id = $point_id"
+explain point_literal bench_bypass \
+  "SELECT id, amount, created_at FROM bench.orders WHERE id = $point_id AND tenant_id = '$TENANT'"
+explain range_policy bench_app "SELECT count(*), sum(amount) FROM bench.orders WHERE $range_where"
+explain range_literal bench_bypass \
+  "SELECT count(*), sum(amount) FROM bench.orders WHERE $range_where AND tenant_id = '$TENANT'"
+SCAN_OPTS="-c enable_indexscan=off -c enable_bitmapscan=off -c enable_indexonlyscan=off"
+# The smoke table is too small for a parallel plan on its own.
+[[ $MODE == smoke ]] && SCAN_OPTS+=" -c min_parallel_table_scan_size=0 -c parallel_setup_cost=0 -c parallel_tuple_cost=0"
+explain scan_policy bench_app "SELECT count(*), sum(amount) FROM bench.orders WHERE amount >= 100" \
+  "$SCAN_OPTS"
+explain scan_literal bench_bypass \
+  "SELECT count(*), sum(amount) FROM bench.orders WHERE amount >= 100 AND tenant_id = '$TENANT'" \
+  "$SCAN_OPTS"
+check_plan point_policy 'Index Scan using orders_pkey' "primary key index"
+check_plan point_policy "rowguard.claim_uuid\('tenant_id'::text\)" "policy predicate applied"
+check_plan point_literal 'Index Scan using orders_pkey' "primary key index"
+check_plan range_policy "Index Cond: \(\(orders.tenant_id = rowguard.claim_uuid\('tenant_id'::text\)\)" \
+  "tenant index condition from the policy"
+check_plan range_policy 'using orders_tenant_idx|on orders_tenant_idx' "tenant index"
+check_plan range_literal 'using orders_tenant_idx|on orders_tenant_idx' "tenant index"
+check_plan scan_policy 'Workers Launched: [1-9]' "parallel workers"
+check_plan scan_policy "Parallel Seq Scan on bench.orders" "parallel sequential scan"
+check_plan scan_policy "Filter: .*rowguard.claim_uuid" "the scan filters by the policy"
+for c in point range scan; do
+  echo "  buffers $c: policy $(buffers "${c}_policy")  |  literal $(buffers "${c}_literal")"
+done
+
+# --- comparisons --------------------------------------------------------------------------
+echo
+echo "== 1. point lookup: policy (bench_app, session identity) vs literal (BYPASSRLS)"
+pair 1 "point lookup, policy vs literal" \
+  "bench_app point_policy bench.orders" "bench_bypass point_literal bench.orders"
+echo "== 2. range aggregate: policy vs literal"
+pair 2 "range aggregate, policy vs literal" \
+  "bench_app range_policy bench.orders" "bench_bypass range_literal bench.orders"
+echo "== 3. per transaction: authenticate + lookup vs PostgREST set_config + lookup"
+pair 3 "BEGIN; authenticate; lookup; COMMIT vs PostgREST" \
+  "bench_app txn_authenticate bench.orders" "bench_app txn_postgrest bench.orders_pgrst"
+echo "== i3. authenticate (cache hit) vs set_config of the same string"
+pair i3a "authenticate (cache hit) vs set_config(token)" \
+  "bench_app auth_cached bench.orders" "bench_app setconfig_token bench.orders"
+pair i3b "authenticate (cache hit) vs set_config(claims)" \
+  "bench_app auth_cached bench.orders" "bench_app setconfig_claims bench.orders"
+if ((BIG > 0)); then
+  echo "== 5. growth"
+  pair 5a "point lookup at $BIG rows vs 100000 rows" \
+    "bench_app point_policy bench.g_big" "bench_app point_policy bench.g_small"
+  pair 5b "point lookup, 10000 tenants vs 10 tenants" \
+    "bench_app point_policy bench.t_many" "bench_app point_policy bench.t_few"
+fi
+echo "== 6. parallel scan: policy vs literal (index and bitmap scans off on both sides)"
+pair 6 "parallel scan, policy vs literal" \
+  "bench_app scan_policy bench.orders '' \"$SCAN_OPTS\"" \
+  "bench_bypass scan_literal bench.orders '' \"$SCAN_OPTS\""
+if [[ $MODE == full ]]; then
+  pair 6x "diagnostic: claim_uuid per row (no RLS) vs literal" \
+    "bench_bypass scan_function bench.orders '' \"$SCAN_OPTS\"" \
+    "bench_bypass scan_literal bench.orders '' \"$SCAN_OPTS\""
+  pair 6y "diagnostic: claim once (InitPlan, no RLS) vs literal" \
+    "bench_bypass scan_initplan bench.orders '' \"$SCAN_OPTS\"" \
+    "bench_bypass scan_literal bench.orders '' \"$SCAN_OPTS\""
+fi
+
+echo "== 4. uncached authenticate per algorithm (bench_nocache: rowguard.cache_size = 0)"
+if [[ "$(psql_as bench_nocache -Atc "SELECT rowguard.is_authenticated(); SHOW rowguard.cache_size" | tail -1)" != 0 ]]; then
+  echo "rowguard.cache_size is not 0 for bench_nocache" >&2; exit 1
+fi
+NT[bench.tokens]=1; NROWS[bench.tokens]=1
+for ((i = 1; i <= (PAIRS > 1 ? 2 : 1); i++)); do
+  for alg in "${ALGS[@]}"; do
+    v=$(tps bench_nocache verify_uncached bench.tokens "$alg")
+    b=$(tps bench_nocache verify_baseline bench.tokens "$alg")
+    printf 'pair\t4-%s\t%d\t%s\t%s\t%s\n' "$alg" "$i" "uncached authenticate $alg" "$v" "$b" >> "$RESULTS"
+    vb=$(tps bench_nocache verify_batch bench.tokens "$alg")
+    bb=$(tps bench_nocache verify_batch_baseline bench.tokens "$alg")
+    printf 'pair\t4b-%s\t%d\t%s\t%s\t%s\n' "$alg" "$i" "batched authenticate $alg" \
+      "$(awk -v x="$vb" -v n="$BATCH" 'BEGIN { print x * n }')" \
+      "$(awk -v x="$bb" -v n="$BATCH" 'BEGIN { print x * n }')" >> "$RESULTS"
+    printf '  %-6s run %d: authenticate %9.1f tps   lookup only %9.1f tps   batched x%d: %9.1f / %9.1f tps\n' \
+      "$alg" "$i" "$v" "$b" "$BATCH" "$vb" "$bb"
+  done
+done
+
+BARE_JSON=$OUT/bare.json
+if [[ -x "$CORE" ]]; then
+  echo "== bare OpenSSL primitives ($CORE, BM_Bare*, CPU time)"
+  min_time=$([[ $MODE == smoke ]] && echo 0.05 || echo 0.5)
+  "$CORE" --benchmark_filter='BM_Bare' --benchmark_format=json \
+    --benchmark_min_time="$min_time" > "$BARE_JSON" 2>/dev/null || : > "$BARE_JSON"
+else
+  echo "== $CORE not found: no bare primitive figures (cmake -S . -B build && cmake --build build)"
+  : > "$BARE_JSON"
+fi
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- table --------------------------------------------------------------------------------
+echo
+python3 - "$RESULTS" "$BARE_JSON" "$MODE" "$PGVERSION" "$T" "$PAIRS" "$CLIENTS" "$BATCH" <<'PY' | tee "$OUT/table.md"
+import json, statistics, sys
+results, bare_path, mode, pgversion, T, pairs, clients, batch = sys.argv[1:]
+rows = {}
+labels = {}
+for line in open(results):
+    kind, cid, _, label, a, b = line.rstrip("\n").split("\t")
+    rows.setdefault(cid, []).append((float(a), float(b)))
+    labels[cid] = label
+bare = {}
+try:
+    for bm in json.load(open(bare_path))["benchmarks"]:
+        if bm["name"].startswith("BM_Bare") and bm.get("run_type", "iteration") == "iteration":
+            unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3}[bm.get("time_unit", "ns")]
+            bare[bm["name"][len("BM_Bare"):]] = 1.0 / (bm["cpu_time"] * unit)
+except (ValueError, KeyError, FileNotFoundError):
+    pass
+targets = {"1": 0.95, "2": 0.95, "3": 0.95, "5a": 1 / 1.1, "5b": 0.95, "6": 0.9,
+           "4-RS256": 0.7, "4-PS256": 0.7, "4-ES256": 0.7, "4-EdDSA": 0.7,
+           "4b-RS256": 0.7, "4b-PS256": 0.7, "4b-ES256": 0.7, "4b-EdDSA": 0.7}
+print(f"mode {mode}, PostgreSQL {pgversion}, pgbench -M prepared -c {clients} -T {T}, "
+      f"{pairs} alternating pair(s); ratio = A tps / B tps, median over the pairs")
+print()
+print("| # | comparison (A vs B) | A tps | B tps | ratio (pairs) | median | target | |")
+print("|---|---|---:|---:|---|---:|---:|---|")
+alg_rows = []
+for cid, vals in rows.items():
+    if cid.startswith("4"):
+        alg_rows.append(cid)
+        continue
+    ratios = [a / b for a, b in vals]
+    med = statistics.median(ratios)
+    t = targets.get(cid)
+    mark = "" if t is None else ("ok" if med >= t else "MISSED")
+    print(f"| {cid} | {labels[cid]} | {statistics.median(a for a, _ in vals):.0f} | "
+          f"{statistics.median(b for _, b in vals):.0f} | {', '.join(f'{r:.3f}' for r in ratios)} | "
+          f"{med:.3f} | {'' if t is None else f'{t:.2f}'} | {mark} |")
+if alg_rows:
+    print()
+    print("Case 4, uncached `rowguard.authenticate` (one random pre-minted token per transaction, "
+          "rowguard.cache_size = 0) against the bare OpenSSL primitive of the core benchmark "
+          "(ops/s on one core). `lookup only` is the same statement without the "
+          "verification; `net us` = 1/authenticate - 1/lookup-only, the verification's own cost "
+          "in SQL; `net ratio` = bare time / net time. Rows `xN`: N distinct tokens "
+          "authenticated in one statement (tps counted in verifications), so one round trip "
+          "is shared by N verifications.")
+    print()
+    print("| alg | authenticate tps | lookup only tps | bare ops/s | ratio tps/bare | target | | net us | bare us | net ratio |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|")
+    for cid in sorted(alg_rows, key=lambda c: (c.split("-")[1] not in ("RS256", "PS256", "ES256", "EdDSA"), c.split("-")[1], c)):
+        alg = cid.split("-", 1)[1]
+        name = alg if cid.startswith("4-") else f"{alg} x{batch}"
+        v = statistics.median(a for a, _ in rows[cid])
+        b = statistics.median(b for _, b in rows[cid])
+        net_us = (1 / v - 1 / b) * 1e6
+        bo = bare.get(alg)
+        t = targets.get(cid)
+        if bo:
+            ratio = v / bo
+            mark = "" if t is None else ("ok" if ratio >= t else "MISSED")
+            bare_us = 1e6 / bo
+            print(f"| {name} | {v:.0f} | {b:.0f} | {bo:.0f} | {ratio:.3f} | "
+                  f"{'' if t is None else f'{t:.2f}'} | {mark} | {net_us:.1f} | {bare_us:.1f} | "
+                  f"{bare_us / net_us if net_us > 0 else float('nan'):.2f} |")
+        else:
+            print(f"| {name} | {v:.0f} | {b:.0f} | n/a | n/a | | | {net_us:.1f} | | |")
+PY
+
+echo
+if ((PLAN_FAILURES > 0)); then
+  echo "bench: $PLAN_FAILURES plan check(s) failed (plans in $OUT)"
+  exit 1
+fi
+echo "bench: plans ok; figures in $OUT (timing is reported, not asserted)"
