@@ -17,7 +17,8 @@
 #   BENCH_CLIENTS  pgbench clients [1]
 #   BENCH_OUT      directory for the plans, the raw pgbench figures and the table
 #                  [/tmp/rowguard-bench-<pid>]
-#   BENCH_CORE     path of the core benchmark binary (bare OpenSSL primitives) [build/rowguard_bench]
+#   BENCH_CORE     the core benchmark binary, for the bare OpenSSL primitives of case 4
+#                  [build/rowguard_bench]
 #   ROWGUARD_KEEP_CLUSTER=1  leave the cluster running (and its directory) afterwards
 #
 # Needs the extension installed (make -f Makefile.pgxs install) and, for case 4's bare
@@ -259,65 +260,60 @@ if [[ "$(psql_as bench_nocache -Atc "SELECT rowguard.is_authenticated(); SHOW ro
   echo "rowguard.cache_size is not 0 for bench_nocache" >&2; exit 1
 fi
 NT[bench.tokens]=1; NROWS[bench.tokens]=1
+# bare ALG: the bare OpenSSL primitive of the core benchmark, run now (so under the same
+# machine load as the pgbench runs next to it): "ops/s by wall time, ops/s by CPU time".
+bare() {
+  [[ -x "$CORE" ]] || { echo "nan nan"; return; }
+  "$CORE" --benchmark_filter="^BM_Bare$1\$" --benchmark_format=json \
+    --benchmark_min_time="$BARE_MIN_TIME" 2>/dev/null | python3 -c '
+import json, sys
+b = [x for x in json.load(sys.stdin)["benchmarks"] if x.get("run_type", "iteration") == "iteration"][0]
+u = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3}[b.get("time_unit", "ns")]
+print(1 / (b["real_time"] * u), 1 / (b["cpu_time"] * u))' 2>/dev/null || echo "nan nan"
+}
+BARE_MIN_TIME=$([[ $MODE == smoke ]] && echo 0.1 || echo 1)
+[[ -x "$CORE" ]] || echo "  $CORE not found: no bare primitive figures (cmake -S . -B build && cmake --build build)"
 for ((i = 1; i <= (PAIRS > 1 ? 2 : 1); i++)); do
   for alg in "${ALGS[@]}"; do
+    ((i % 2 == 0)) && read -r br bc < <(bare "$alg")
     v=$(tps bench_nocache verify_uncached bench.tokens "$alg")
     b=$(tps bench_nocache verify_baseline bench.tokens "$alg")
-    printf 'pair\t4-%s\t%d\t%s\t%s\t%s\n' "$alg" "$i" "uncached authenticate $alg" "$v" "$b" >> "$RESULTS"
     vb=$(tps bench_nocache verify_batch bench.tokens "$alg")
     bb=$(tps bench_nocache verify_batch_baseline bench.tokens "$alg")
-    printf 'pair\t4b-%s\t%d\t%s\t%s\t%s\n' "$alg" "$i" "batched authenticate $alg" \
+    ((i % 2 == 1)) && read -r br bc < <(bare "$alg")
+    printf 'alg\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n' "$alg" "$i" "$v" "$b" \
       "$(awk -v x="$vb" -v n="$BATCH" 'BEGIN { print x * n }')" \
-      "$(awk -v x="$bb" -v n="$BATCH" 'BEGIN { print x * n }')" >> "$RESULTS"
-    printf '  %-6s run %d: authenticate %9.1f tps   lookup only %9.1f tps   batched x%d: %9.1f / %9.1f tps\n' \
-      "$alg" "$i" "$v" "$b" "$BATCH" "$vb" "$bb"
+      "$(awk -v x="$bb" -v n="$BATCH" 'BEGIN { print x * n }')" "$br" "$bc" >> "$RESULTS"
+    printf '  %-6s run %d: authenticate %8.1f tps, lookup only %8.1f; batched x%d: %8.1f / %8.1f tps; bare %8.0f ops/s (wall), %8.0f (CPU)\n' \
+      "$alg" "$i" "$v" "$b" "$BATCH" "$vb" "$bb" "$br" "$bc"
   done
 done
-
-BARE_JSON=$OUT/bare.json
-if [[ -x "$CORE" ]]; then
-  echo "== bare OpenSSL primitives ($CORE, BM_Bare*, CPU time)"
-  min_time=$([[ $MODE == smoke ]] && echo 0.05 || echo 0.5)
-  "$CORE" --benchmark_filter='BM_Bare' --benchmark_format=json \
-    --benchmark_min_time="$min_time" > "$BARE_JSON" 2>/dev/null || : > "$BARE_JSON"
-else
-  echo "== $CORE not found: no bare primitive figures (cmake -S . -B build && cmake --build build)"
-  : > "$BARE_JSON"
-fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- table --------------------------------------------------------------------------------
 echo
-python3 - "$RESULTS" "$BARE_JSON" "$MODE" "$PGVERSION" "$T" "$PAIRS" "$CLIENTS" "$BATCH" <<'PY' | tee "$OUT/table.md"
+python3 - "$RESULTS" "$MODE" "$PGVERSION" "$T" "$PAIRS" "$CLIENTS" "$BATCH" <<'PY' | tee "$OUT/table.md"
 import json, statistics, sys
-results, bare_path, mode, pgversion, T, pairs, clients, batch = sys.argv[1:]
+results, mode, pgversion, T, pairs, clients, batch = sys.argv[1:]
 rows = {}
 labels = {}
+algs = {}
 for line in open(results):
-    kind, cid, _, label, a, b = line.rstrip("\n").split("\t")
+    f = line.rstrip("\n").split("\t")
+    if f[0] == "alg":
+        algs.setdefault(f[1], []).append([float(x) for x in f[3:]])
+        continue
+    kind, cid, _, label, a, b = f
     rows.setdefault(cid, []).append((float(a), float(b)))
     labels[cid] = label
-bare = {}
-try:
-    for bm in json.load(open(bare_path))["benchmarks"]:
-        if bm["name"].startswith("BM_Bare") and bm.get("run_type", "iteration") == "iteration":
-            unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3}[bm.get("time_unit", "ns")]
-            bare[bm["name"][len("BM_Bare"):]] = 1.0 / (bm["cpu_time"] * unit)
-except (ValueError, KeyError, FileNotFoundError):
-    pass
 targets = {"1": 0.95, "2": 0.95, "3": 0.95, "5a": 1 / 1.1, "5b": 0.95, "6": 0.9,
-           "4-RS256": 0.7, "4-PS256": 0.7, "4-ES256": 0.7, "4-EdDSA": 0.7,
-           "4b-RS256": 0.7, "4b-PS256": 0.7, "4b-ES256": 0.7, "4b-EdDSA": 0.7}
+}
 print(f"mode {mode}, PostgreSQL {pgversion}, pgbench -M prepared -c {clients} -T {T}, "
       f"{pairs} alternating pair(s); ratio = A tps / B tps, median over the pairs")
 print()
 print("| # | comparison (A vs B) | A tps | B tps | ratio (pairs) | median | target | |")
 print("|---|---|---:|---:|---|---:|---:|---|")
-alg_rows = []
 for cid, vals in rows.items():
-    if cid.startswith("4"):
-        alg_rows.append(cid)
-        continue
     ratios = [a / b for a, b in vals]
     med = statistics.median(ratios)
     t = targets.get(cid)
@@ -325,35 +321,36 @@ for cid, vals in rows.items():
     print(f"| {cid} | {labels[cid]} | {statistics.median(a for a, _ in vals):.0f} | "
           f"{statistics.median(b for _, b in vals):.0f} | {', '.join(f'{r:.3f}' for r in ratios)} | "
           f"{med:.3f} | {'' if t is None else f'{t:.2f}'} | {mark} |")
-if alg_rows:
+if algs:
     print()
-    print("Case 4, uncached `rowguard.authenticate` (one random pre-minted token per transaction, "
-          "rowguard.cache_size = 0) against the bare OpenSSL primitive of the core benchmark "
-          "(ops/s on one core). `lookup only` is the same statement without the "
-          "verification; `net us` = 1/authenticate - 1/lookup-only, the verification's own cost "
-          "in SQL; `net ratio` = bare time / net time. Rows `xN`: N distinct tokens "
-          "authenticated in one statement (tps counted in verifications), so one round trip "
-          "is shared by N verifications.")
+    print("Case 4: uncached `rowguard.authenticate` (rowguard.cache_size = 0, a random pre-minted "
+          "token per statement) against the bare OpenSSL primitive of the core benchmark "
+          "(`BM_Bare<alg>`, one thread), each run next to the other so both see the same "
+          "machine load. `1/stmt`: one token per pgbench transaction, its tps. "
+          f"`x{batch}`: {batch} distinct tokens per statement, verifications/s. "
+          "ratio = verifications/s in SQL / bare ops/s by wall time (median over the runs); "
+          "`vs CPU`: against the bare primitive's CPU-time rate instead. "
+          "`net us` = 1/authenticate - 1/(the same statement without authenticate): "
+          "what a verification adds to a statement; `bare us` = the primitive's wall time.")
     print()
-    print("| alg | authenticate tps | lookup only tps | bare ops/s | ratio tps/bare | target | | net us | bare us | net ratio |")
-    print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|")
-    for cid in sorted(alg_rows, key=lambda c: (c.split("-")[1] not in ("RS256", "PS256", "ES256", "EdDSA"), c.split("-")[1], c)):
-        alg = cid.split("-", 1)[1]
-        name = alg if cid.startswith("4-") else f"{alg} x{batch}"
-        v = statistics.median(a for a, _ in rows[cid])
-        b = statistics.median(b for _, b in rows[cid])
-        net_us = (1 / v - 1 / b) * 1e6
-        bo = bare.get(alg)
-        t = targets.get(cid)
-        if bo:
-            ratio = v / bo
-            mark = "" if t is None else ("ok" if ratio >= t else "MISSED")
-            bare_us = 1e6 / bo
-            print(f"| {name} | {v:.0f} | {b:.0f} | {bo:.0f} | {ratio:.3f} | "
-                  f"{'' if t is None else f'{t:.2f}'} | {mark} | {net_us:.1f} | {bare_us:.1f} | "
-                  f"{bare_us / net_us if net_us > 0 else float('nan'):.2f} |")
+    print("| alg | 1/stmt tps | ratio | target | | x%s verif/s | ratio | | vs CPU (1/stmt, x%s) | net us 1/stmt | net us x%s | bare us |" % (batch, batch, batch))
+    print("|---|---:|---:|---:|---|---:|---:|---|---|---:|---:|---:|")
+    headline = ("RS256", "PS256", "ES256", "EdDSA")
+    for alg in sorted(algs, key=lambda a: (a not in headline, a)):
+        runs = algs[alg]
+        med = lambda xs: statistics.median(xs)
+        v, b, vb, bb, br, bc = (med([r[k] for r in runs]) for k in range(6))
+        ok_bare = all(r[4] == r[4] for r in runs)  # not nan
+        t = 0.7 if alg in headline else None
+        if ok_bare:
+            r1 = med([r[0] / r[4] for r in runs]); rb = med([r[2] / r[4] for r in runs])
+            c1 = med([r[0] / r[5] for r in runs]); cb = med([r[2] / r[5] for r in runs])
+            m1 = "" if t is None else ("ok" if r1 >= t else "MISSED")
+            mb = "" if t is None else ("ok" if rb >= t else "MISSED")
+            print(f"| {alg} | {v:.0f} | {r1:.3f} | {'' if t is None else t} | {m1} | {vb:.0f} | {rb:.3f} | {mb} | "
+                  f"{c1:.3f}, {cb:.3f} | {(1/v - 1/b) * 1e6:.1f} | {(1/vb - 1/bb) * 1e6:.1f} | {1e6 / br:.1f} |")
         else:
-            print(f"| {name} | {v:.0f} | {b:.0f} | n/a | n/a | | | {net_us:.1f} | | |")
+            print(f"| {alg} | {v:.0f} | n/a | | | {vb:.0f} | n/a | | | {(1/v - 1/b) * 1e6:.1f} | {(1/vb - 1/bb) * 1e6:.1f} | n/a |")
 PY
 
 echo

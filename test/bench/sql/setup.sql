@@ -57,7 +57,7 @@ BEGIN
     EXECUTE format('INSERT INTO bench.%I SELECT g, bench.tenant_uuid((g %% %s)::int), '
                    '((g * 7919) %% 1000)::int, '
                    'timestamptz ''2024-01-01 00:00:00+00'' + (g / %s) * interval ''1 minute'' '
-                   'FROM generate_series(0, %s - 1) g', tbl, ntenants, ntenants, nrows);
+                   'FROM generate_series(0::bigint, %s - 1) g', tbl, ntenants, ntenants, nrows);
     EXECUTE format('ALTER TABLE bench.%I ADD PRIMARY KEY (id)', tbl);
     EXECUTE format('CREATE INDEX %I ON bench.%I (tenant_id, created_at)', tbl || '_tenant_idx', tbl);
     EXECUTE format('ALTER TABLE bench.%I OWNER TO bench_owner', tbl);
