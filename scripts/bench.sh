@@ -11,7 +11,7 @@
 #                               asserted.
 #
 # Environment (full mode defaults in brackets):
-#   BENCH_T        seconds per pgbench run [5]        BENCH_PAIRS   A/B pairs [3]
+#   BENCH_T        seconds per pgbench run [5]        BENCH_PAIRS   A/B pairs [5]
 #   BENCH_ROWS     rows of the main table [1000000]   BENCH_BIG     rows of the growth table [10000000]
 #   BENCH_TOKENS   distinct tokens per algorithm [1000]   BENCH_T4  seconds per case-4 run [3]
 #   BENCH_CLIENTS  pgbench clients [1]
@@ -42,7 +42,7 @@ if [[ $MODE == smoke ]]; then
   T=${BENCH_T:-1}; PAIRS=${BENCH_PAIRS:-1}; ROWS=${BENCH_ROWS:-20000}; BIG=0
   NTOK=${BENCH_TOKENS:-20}; ALGS=(HS256 RS256 ES256 EdDSA); SHARED_BUFFERS=128MB
 else
-  T=${BENCH_T:-5}; PAIRS=${BENCH_PAIRS:-3}; ROWS=${BENCH_ROWS:-1000000}
+  T=${BENCH_T:-5}; PAIRS=${BENCH_PAIRS:-5}; ROWS=${BENCH_ROWS:-1000000}
   BIG=${BENCH_BIG:-10000000}; NTOK=${BENCH_TOKENS:-1000}
   ALGS=(RS256 PS256 ES256 EdDSA HS256 HS384 HS512 RS384 RS512 PS384 PS512 ES384 ES512)
   SHARED_BUFFERS=2GB
@@ -79,6 +79,7 @@ start_cluster "$PORT" "shared_buffers = $SHARED_BUFFERS" "maintenance_work_mem =
   "max_parallel_workers_per_gather = 2" "max_wal_size = 4GB" "checkpoint_timeout = 30min" \
   "autovacuum = off"
 PGVERSION=$(psql_as postgres -Atc 'SHOW server_version')
+PM=$(head -1 "$(cluster_data "$PORT")/postmaster.pid")
 
 # --- data ---------------------------------------------------------------------------------
 t0=$(now)
@@ -120,13 +121,35 @@ script() {
 rows_of() { psql_as postgres -Atc "SELECT count(*) FROM $1"; }
 tenants_of() { psql_as postgres -Atc "SELECT count(DISTINCT tenant_id) FROM $1"; }
 
-# tps ROLE SCRIPT TABLE [ALG] [PGOPTIONS]: one pgbench run (T seconds), prints its tps.
+# Server CPU time, in clock ticks, of the cluster's exited processes: the postmaster's
+# cutime + cstime. A pgbench backend (and every parallel worker) exits when its run ends,
+# so the difference across a run is the server CPU the run used, whatever else the
+# machine is doing; wall-clock tps on a shared 2-core machine is not that robust.
+children_cpu() {
+  local s; s=$(< "/proc/${PM:?}/stat"); s=${s##*) }
+  # shellcheck disable=SC2086
+  set -- $s
+  echo $(( ${14} + ${15} ))   # fields 16 and 17 of stat(5); $1 is field 3
+}
+wait_backends_gone() { # until no bench_* backend is left (reaped, so counted in cutime)
+  local i
+  for i in $(seq 1 100); do
+    pgrep -P "$PM" -f 'postgres: (bench_|parallel worker)' >/dev/null || return 0
+    sleep 0.05
+  done
+}
+TICK_US=$(( 1000000 / $(getconf CLK_TCK) ))
+
+# tps ROLE SCRIPT TABLE [ALG] [PGOPTIONS]: one pgbench run (T seconds); prints its tps and
+# the server CPU time per transaction in microseconds.
 tps() {
-  local role=$1 file table=$3 nt per log T=$T
+  local role=$1 file table=$3 nt per log T=$T c0 c1 n
   [[ $table == bench.tokens ]] && T=$T4
   file=$(script "$2" "$3" "${4:-}")
   nt=${NT[$table]}; per=$(( ${NROWS[$table]} / nt ))
   log="$OUT/pgbench.log"
+  wait_backends_gone
+  c0=$(children_cpu)
   if ! PGOPTIONS="${5:-}" "$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$T" \
       -U "$role" -D inited=0 -D tok="$TOKEN" -D claims="$CLAIMS" -D nt="$nt" -D per="$per" \
       -D t="$TENANT_N" -D win=$(( per * 3 / 10 )) -D ntokens="$NTOK" -D batch="$BATCH" -f "$file" postgres \
@@ -134,7 +157,12 @@ tps() {
     { echo "pgbench $role $file failed:"; tail -n 20 "$log.err"; } >&2
     return 1
   fi
-  grep -m1 -E '^tps = ' "$log.out" | awk '{ print $3 }'
+  wait_backends_gone
+  c1=$(children_cpu)
+  n=$(awk '/number of transactions actually processed/ { print $NF }' "$log.out")
+  n=${n%%/*}
+  echo "$(grep -m1 -E '^tps = ' "$log.out" | awk '{ print $3 }')" \
+    "$(awk -v d=$(( c1 - c0 )) -v t="$TICK_US" -v n="$n" 'BEGIN { printf "%.2f", d * t / n }')"
 }
 
 declare -A NT NROWS
@@ -146,18 +174,19 @@ if ((BIG > 0)); then
 fi
 
 # pair ID LABEL "ROLE SCRIPT TABLE [ALG] [PGOPTIONS]" "same for B": PAIRS alternating pairs
-# (AB, BA, AB, ...), each recorded with its A/B ratio.
+# (AB, BA, AB, ...), each recorded with tps and server CPU per transaction of both sides.
 pair() {
-  local id=$1 label=$2 a=$3 b=$4 i ta tb
+  local id=$1 label=$2 a=$3 b=$4 i ta tb ca cb
   for ((i = 1; i <= PAIRS; i++)); do
     if ((i % 2 == 1)); then
-      ta=$(eval "tps $a"); tb=$(eval "tps $b")
+      read -r ta ca < <(eval "tps $a"); read -r tb cb < <(eval "tps $b")
     else
-      tb=$(eval "tps $b"); ta=$(eval "tps $a")
+      read -r tb cb < <(eval "tps $b"); read -r ta ca < <(eval "tps $a")
     fi
-    printf 'pair\t%s\t%d\t%s\t%s\t%s\n' "$id" "$i" "$label" "$ta" "$tb" >> "$RESULTS"
-    printf '  %-4s pair %d: A %10.1f tps  B %10.1f tps  A/B %.3f\n' "$id" "$i" "$ta" "$tb" \
-      "$(awk -v a="$ta" -v b="$tb" 'BEGIN { print a / b }')"
+    printf 'pair\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n' "$id" "$i" "$label" "$ta" "$tb" "$ca" "$cb" >> "$RESULTS"
+    printf '  %-4s pair %d: A %9.1f tps %8.1f us CPU/tx   B %9.1f tps %8.1f us CPU/tx   A/B tps %.3f  CPU B/A %.3f\n' \
+      "$id" "$i" "$ta" "$ca" "$tb" "$cb" "$(awk -v a="$ta" -v b="$tb" 'BEGIN { print a / b }')" \
+      "$(awk -v a="$ca" -v b="$cb" 'BEGIN { print b / a }')"
   done
 }
 
@@ -276,16 +305,18 @@ BARE_MIN_TIME=$([[ $MODE == smoke ]] && echo 0.1 || echo 1)
 for ((i = 1; i <= (PAIRS > 1 ? 2 : 1); i++)); do
   for alg in "${ALGS[@]}"; do
     ((i % 2 == 0)) && read -r br bc < <(bare "$alg")
-    v=$(tps bench_nocache verify_uncached bench.tokens "$alg")
-    b=$(tps bench_nocache verify_baseline bench.tokens "$alg")
-    vb=$(tps bench_nocache verify_batch bench.tokens "$alg")
-    bb=$(tps bench_nocache verify_batch_baseline bench.tokens "$alg")
+    read -r v cv < <(tps bench_nocache verify_uncached bench.tokens "$alg")
+    read -r b cbl < <(tps bench_nocache verify_baseline bench.tokens "$alg")
+    read -r vb cvb < <(tps bench_nocache verify_batch bench.tokens "$alg")
+    read -r bb cbb < <(tps bench_nocache verify_batch_baseline bench.tokens "$alg")
     ((i % 2 == 1)) && read -r br bc < <(bare "$alg")
-    printf 'alg\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n' "$alg" "$i" "$v" "$b" \
+    printf 'alg\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$alg" "$i" "$v" "$b" \
       "$(awk -v x="$vb" -v n="$BATCH" 'BEGIN { print x * n }')" \
-      "$(awk -v x="$bb" -v n="$BATCH" 'BEGIN { print x * n }')" "$br" "$bc" >> "$RESULTS"
-    printf '  %-6s run %d: authenticate %8.1f tps, lookup only %8.1f; batched x%d: %8.1f / %8.1f tps; bare %8.0f ops/s (wall), %8.0f (CPU)\n' \
-      "$alg" "$i" "$v" "$b" "$BATCH" "$vb" "$bb" "$br" "$bc"
+      "$(awk -v x="$bb" -v n="$BATCH" 'BEGIN { print x * n }')" "$br" "$bc" \
+      "$cv" "$cbl" "$(awk -v x="$cvb" -v n="$BATCH" 'BEGIN { print x / n }')" \
+      "$(awk -v x="$cbb" -v n="$BATCH" 'BEGIN { print x / n }')" >> "$RESULTS"
+    printf '  %-6s run %d: authenticate %8.1f tps (%.1f us CPU), lookup only %8.1f (%.1f); batched x%d: %8.1f (%.1f) / %8.1f (%.1f) tps; bare %8.0f ops/s wall, %8.0f CPU\n' \
+      "$alg" "$i" "$v" "$cv" "$b" "$cbl" "$BATCH" "$vb" "$cvb" "$bb" "$cbb" "$br" "$bc"
   done
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -293,64 +324,61 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 # --- table --------------------------------------------------------------------------------
 echo
 python3 - "$RESULTS" "$MODE" "$PGVERSION" "$T" "$PAIRS" "$CLIENTS" "$BATCH" <<'PY' | tee "$OUT/table.md"
-import json, statistics, sys
+import statistics, sys
 results, mode, pgversion, T, pairs, clients, batch = sys.argv[1:]
-rows = {}
-labels = {}
-algs = {}
+med = statistics.median
+rows, labels, algs = {}, {}, {}
 for line in open(results):
     f = line.rstrip("\n").split("\t")
     if f[0] == "alg":
         algs.setdefault(f[1], []).append([float(x) for x in f[3:]])
-        continue
-    kind, cid, _, label, a, b = f
-    rows.setdefault(cid, []).append((float(a), float(b)))
-    labels[cid] = label
-targets = {"1": 0.95, "2": 0.95, "3": 0.95, "5a": 1 / 1.1, "5b": 0.95, "6": 0.9,
-}
+    else:
+        rows.setdefault(f[1], []).append([float(x) for x in f[4:]])
+        labels[f[1]] = f[3]
+targets = {"1": 0.95, "2": 0.95, "3": 0.95, "5a": 1 / 1.1, "5b": 0.95, "6": 0.9}
+mark = lambda v, t: "" if t is None else ("ok" if v >= t else "MISSED")
 print(f"mode {mode}, PostgreSQL {pgversion}, pgbench -M prepared -c {clients} -T {T}, "
-      f"{pairs} alternating pair(s); ratio = A tps / B tps, median over the pairs")
+      f"{pairs} alternating pair(s). tps ratio = A tps / B tps; CPU ratio = B server CPU per "
+      "transaction / A's (both: higher is better for A, 1.0 = equal cost); medians over the pairs.")
 print()
-print("| # | comparison (A vs B) | A tps | B tps | ratio (pairs) | median | target | |")
-print("|---|---|---:|---:|---|---:|---:|---|")
+print("| # | comparison (A vs B) | A tps | B tps | tps ratio per pair | tps ratio | A us CPU/tx | B us CPU/tx | CPU ratio per pair | CPU ratio | target | tps | CPU |")
+print("|---|---|---:|---:|---|---:|---:|---:|---|---:|---:|---|---|")
 for cid, vals in rows.items():
-    ratios = [a / b for a, b in vals]
-    med = statistics.median(ratios)
+    tr = [v[0] / v[1] for v in vals]
+    cr = [v[3] / v[2] for v in vals]
     t = targets.get(cid)
-    mark = "" if t is None else ("ok" if med >= t else "MISSED")
-    print(f"| {cid} | {labels[cid]} | {statistics.median(a for a, _ in vals):.0f} | "
-          f"{statistics.median(b for _, b in vals):.0f} | {', '.join(f'{r:.3f}' for r in ratios)} | "
-          f"{med:.3f} | {'' if t is None else f'{t:.2f}'} | {mark} |")
+    print(f"| {cid} | {labels[cid]} | {med(v[0] for v in vals):.0f} | {med(v[1] for v in vals):.0f} | "
+          f"{', '.join(f'{r:.2f}' for r in tr)} | {med(tr):.3f} | {med(v[2] for v in vals):.1f} | "
+          f"{med(v[3] for v in vals):.1f} | {', '.join(f'{r:.2f}' for r in cr)} | {med(cr):.3f} | "
+          f"{'' if t is None else f'{t:.2f}'} | {mark(med(tr), t)} | {mark(med(cr), t)} |")
 if algs:
     print()
-    print("Case 4: uncached `rowguard.authenticate` (rowguard.cache_size = 0, a random pre-minted "
-          "token per statement) against the bare OpenSSL primitive of the core benchmark "
-          "(`BM_Bare<alg>`, one thread), each run next to the other so both see the same "
-          "machine load. `1/stmt`: one token per pgbench transaction, its tps. "
-          f"`x{batch}`: {batch} distinct tokens per statement, verifications/s. "
-          "ratio = verifications/s in SQL / bare ops/s by wall time (median over the runs); "
-          "`vs CPU`: against the bare primitive's CPU-time rate instead. "
-          "`net us` = 1/authenticate - 1/(the same statement without authenticate): "
-          "what a verification adds to a statement; `bare us` = the primitive's wall time.")
+    print("Case 4: uncached `rowguard.authenticate` (rowguard.cache_size = 0, random pre-minted "
+          "tokens, distinct within a statement) against the bare OpenSSL primitive of the core "
+          "benchmark (`BM_Bare<alg>`, run next to the pgbench runs). `1/stmt`: one token per "
+          f"pgbench transaction; `x{batch}`: {batch} tokens per statement. Wall ratio = "
+          "verifications/s in SQL / bare ops/s by wall time; CPU ratio = bare CPU time / server "
+          "CPU time per verification. `net us CPU` = server CPU of the statement with "
+          "authenticate minus the same statement without it (per verification).")
     print()
-    print("| alg | 1/stmt tps | ratio | target | | x%s verif/s | ratio | | vs CPU (1/stmt, x%s) | net us 1/stmt | net us x%s | bare us |" % (batch, batch, batch))
-    print("|---|---:|---:|---:|---|---:|---:|---|---|---:|---:|---:|")
+    print(f"| alg | 1/stmt tps | wall ratio 1/stmt | x{batch} verif/s | wall ratio x{batch} | bare us CPU | server us CPU 1/stmt | CPU ratio 1/stmt | server us CPU per verif x{batch} | CPU ratio x{batch} | net us CPU 1/stmt | net us CPU x{batch} | target | wall 1/stmt | wall x{batch} | CPU x{batch} |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
     headline = ("RS256", "PS256", "ES256", "EdDSA")
     for alg in sorted(algs, key=lambda a: (a not in headline, a)):
-        runs = algs[alg]
-        med = lambda xs: statistics.median(xs)
-        v, b, vb, bb, br, bc = (med([r[k] for r in runs]) for k in range(6))
-        ok_bare = all(r[4] == r[4] for r in runs)  # not nan
+        R = algs[alg]
+        col = lambda k: med(r[k] for r in R)
+        v, b, vb, bb, br, bc, cv, cbl, cvb, cbb = (col(k) for k in range(10))
         t = 0.7 if alg in headline else None
-        if ok_bare:
-            r1 = med([r[0] / r[4] for r in runs]); rb = med([r[2] / r[4] for r in runs])
-            c1 = med([r[0] / r[5] for r in runs]); cb = med([r[2] / r[5] for r in runs])
-            m1 = "" if t is None else ("ok" if r1 >= t else "MISSED")
-            mb = "" if t is None else ("ok" if rb >= t else "MISSED")
-            print(f"| {alg} | {v:.0f} | {r1:.3f} | {'' if t is None else t} | {m1} | {vb:.0f} | {rb:.3f} | {mb} | "
-                  f"{c1:.3f}, {cb:.3f} | {(1/v - 1/b) * 1e6:.1f} | {(1/vb - 1/bb) * 1e6:.1f} | {1e6 / br:.1f} |")
+        if all(r[4] == r[4] for r in R):
+            w1 = med(r[0] / r[4] for r in R); wb = med(r[2] / r[4] for r in R)
+            bare_us = 1e6 / bc
+            c1 = bare_us / cv; cb = bare_us / cvb
+            print(f"| {alg} | {v:.0f} | {w1:.3f} | {vb:.0f} | {wb:.3f} | {bare_us:.1f} | {cv:.1f} | "
+                  f"{c1:.3f} | {cvb:.1f} | {cb:.3f} | {cv - cbl:.1f} | {cvb - cbb:.1f} | "
+                  f"{'' if t is None else t} | {mark(w1, t)} | {mark(wb, t)} | {mark(cb, t)} |")
         else:
-            print(f"| {alg} | {v:.0f} | n/a | | | {vb:.0f} | n/a | | | {(1/v - 1/b) * 1e6:.1f} | {(1/vb - 1/bb) * 1e6:.1f} | n/a |")
+            print(f"| {alg} | {v:.0f} | n/a | {vb:.0f} | n/a | n/a | {cv:.1f} | n/a | {cvb:.1f} | n/a | "
+                  f"{cv - cbl:.1f} | {cvb - cbb:.1f} | | | | |")
 PY
 
 echo
