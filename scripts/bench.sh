@@ -80,6 +80,7 @@ start_cluster "$PORT" "shared_buffers = $SHARED_BUFFERS" "maintenance_work_mem =
   "autovacuum = off"
 PGVERSION=$(psql_as postgres -Atc 'SHOW server_version')
 PM=$(head -1 "$(cluster_data "$PORT")/postmaster.pid")
+sleep 1; BASE_CHILDREN=$(children)   # checkpointer, walwriter, ... (no client connected)
 
 # --- data ---------------------------------------------------------------------------------
 t0=$(now)
@@ -131,22 +132,29 @@ children_cpu() {
   set -- $s
   echo $(( ${14} + ${15} ))   # fields 16 and 17 of stat(5); $1 is field 3
 }
-wait_backends_gone() { # until no bench_* backend is left (reaped, so counted in cutime)
+# Until the postmaster has no children but its long-lived ones (BASE_CHILDREN): a backend
+# is counted in cutime only once the postmaster has reaped it, and an exiting backend has
+# no command line any more, so match on PIDs, not names.
+BASE_CHILDREN=""
+children() { pgrep -P "$PM" | sort | tr '\n' ' '; }
+wait_backends_gone() {
   local i
-  for i in $(seq 1 100); do
-    pgrep -P "$PM" -f 'postgres: (bench_|parallel worker)' >/dev/null || return 0
+  for i in $(seq 1 200); do
+    [[ "$(children)" == "$BASE_CHILDREN" ]] && return 0
     sleep 0.05
   done
+  echo "bench: backends of the last run still alive after 10 s" >&2
 }
 TICK_US=$(( 1000000 / $(getconf CLK_TCK) ))
 
-# tps ROLE SCRIPT TABLE [ALG] [PGOPTIONS]: one pgbench run (T seconds); prints its tps and
+# tps ROLE SCRIPT TABLE [ALG] [PGOPTIONS] [PER:NT]: one pgbench run (T seconds); prints its tps and
 # the server CPU time per transaction in microseconds.
 tps() {
   local role=$1 file table=$3 nt per log T=$T c0 c1 n
   [[ $table == bench.tokens ]] && T=$T4
   file=$(script "$2" "$3" "${4:-}")
   nt=${NT[$table]}; per=$(( ${NROWS[$table]} / nt ))
+  if [[ -n "${6:-}" ]]; then per=${6%%:*}; nt=${6##*:}; fi   # looked-up ids: (0..per-1) * nt + t
   log="$OUT/pgbench.log"
   wait_backends_gone
   c0=$(children_cpu)
@@ -268,8 +276,14 @@ if ((BIG > 0)); then
   echo "== 5. growth"
   pair 5a "point lookup at $BIG rows vs 100000 rows" \
     "bench_app point_policy bench.g_big" "bench_app point_policy bench.g_small"
-  pair 5b "point lookup, 10000 tenants vs 10 tenants" \
-    "bench_app point_policy bench.t_many" "bench_app point_policy bench.t_few"
+  pair 5c "diagnostic: literal lookup (BYPASSRLS) at $BIG rows vs 100000 rows" \
+    "bench_bypass point_literal bench.g_big" "bench_bypass point_literal bench.g_small"
+  pair 5d "diagnostic: protected lookup of the same 1000 ids at $BIG vs 100000 rows" \
+    "bench_app point_policy bench.g_big '' '' 1000:100" "bench_app point_policy bench.g_small '' '' 1000:100"
+  # The same 100 rows in both tables (ids 7, 10007, ...: tenant 7 in both), so only the
+  # number of tenants differs, not the lookups' working set.
+  pair 5b "point lookup, 10000 tenants vs 10 tenants (same 100 rows)" \
+    "bench_app point_policy bench.t_many '' '' 100:10000" "bench_app point_policy bench.t_few '' '' 100:10000"
 fi
 echo "== 6. parallel scan: policy vs literal (index and bitmap scans off on both sides)"
 pair 6 "parallel scan, policy vs literal" \
@@ -336,6 +350,8 @@ for line in open(results):
         rows.setdefault(f[1], []).append([float(x) for x in f[4:]])
         labels[f[1]] = f[3]
 targets = {"1": 0.95, "2": 0.95, "3": 0.95, "5a": 1 / 1.1, "5b": 0.95, "6": 0.9}
+def ratio(x, y):
+    return x / y if y > 0 else float("nan")
 mark = lambda v, t: "" if t is None else ("ok" if v >= t else "MISSED")
 print(f"mode {mode}, PostgreSQL {pgversion}, pgbench -M prepared -c {clients} -T {T}, "
       f"{pairs} alternating pair(s). tps ratio = A tps / B tps; CPU ratio = B server CPU per "
@@ -344,8 +360,8 @@ print()
 print("| # | comparison (A vs B) | A tps | B tps | tps ratio per pair | tps ratio | A us CPU/tx | B us CPU/tx | CPU ratio per pair | CPU ratio | target | tps | CPU |")
 print("|---|---|---:|---:|---|---:|---:|---:|---|---:|---:|---|---|")
 for cid, vals in rows.items():
-    tr = [v[0] / v[1] for v in vals]
-    cr = [v[3] / v[2] for v in vals]
+    tr = [ratio(v[0], v[1]) for v in vals]
+    cr = [ratio(v[3], v[2]) for v in vals]
     t = targets.get(cid)
     print(f"| {cid} | {labels[cid]} | {med(v[0] for v in vals):.0f} | {med(v[1] for v in vals):.0f} | "
           f"{', '.join(f'{r:.2f}' for r in tr)} | {med(tr):.3f} | {med(v[2] for v in vals):.1f} | "
