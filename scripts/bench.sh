@@ -80,7 +80,6 @@ start_cluster "$PORT" "shared_buffers = $SHARED_BUFFERS" "maintenance_work_mem =
   "autovacuum = off"
 PGVERSION=$(psql_as postgres -Atc 'SHOW server_version')
 PM=$(head -1 "$(cluster_data "$PORT")/postmaster.pid")
-sleep 1; BASE_CHILDREN=$(children)   # checkpointer, walwriter, ... (no client connected)
 
 # --- data ---------------------------------------------------------------------------------
 t0=$(now)
@@ -135,16 +134,18 @@ children_cpu() {
 # Until the postmaster has no children but its long-lived ones (BASE_CHILDREN): a backend
 # is counted in cutime only once the postmaster has reaped it, and an exiting backend has
 # no command line any more, so match on PIDs, not names.
-BASE_CHILDREN=""
 children() { pgrep -P "$PM" | sort | tr '\n' ' '; }
 wait_backends_gone() {
-  local i
+  local i pid extra
   for i in $(seq 1 200); do
-    [[ "$(children)" == "$BASE_CHILDREN" ]] && return 0
+    extra=0
+    for pid in $(children); do [[ " $BASE_CHILDREN " == *" $pid "* ]] || extra=1; done
+    ((extra == 0)) && return 0
     sleep 0.05
   done
   echo "bench: backends of the last run still alive after 10 s" >&2
 }
+sleep 1; BASE_CHILDREN=$(children)   # checkpointer, walwriter, ...: no client is connected now
 TICK_US=$(( 1000000 / $(getconf CLK_TCK) ))
 
 # tps ROLE SCRIPT TABLE [ALG] [PGOPTIONS] [PER:NT]: one pgbench run (T seconds); prints its tps and
@@ -267,11 +268,15 @@ pair 2 "range aggregate, policy vs literal" \
 echo "== 3. per transaction: authenticate + lookup vs PostgREST set_config + lookup"
 pair 3 "BEGIN; authenticate; lookup; COMMIT vs PostgREST" \
   "bench_app txn_authenticate bench.orders" "bench_app txn_postgrest bench.orders_pgrst"
+pair 3b "BEGIN; set_config('rowguard.token'); lookup; COMMIT vs PostgREST" \
+  "bench_app txn_setconfig bench.orders" "bench_app txn_postgrest bench.orders_pgrst"
 echo "== i3. authenticate (cache hit) vs set_config of the same string"
 pair i3a "authenticate (cache hit) vs set_config(token)" \
   "bench_app auth_cached bench.orders" "bench_app setconfig_token bench.orders"
 pair i3b "authenticate (cache hit) vs set_config(claims)" \
   "bench_app auth_cached bench.orders" "bench_app setconfig_claims bench.orders"
+pair i3c "set_config('rowguard.token') (cache hit) vs set_config(token)" \
+  "bench_app auth_setconfig bench.orders" "bench_app setconfig_token bench.orders"
 if ((BIG > 0)); then
   echo "== 5. growth"
   pair 5a "point lookup at $BIG rows vs 100000 rows" \
