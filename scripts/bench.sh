@@ -5,7 +5,7 @@
 #
 #   scripts/bench.sh            full run (1,000,000-row tables, 10,000,000 rows for growth;
 #                               about 15 minutes on 2 cores)
-#   scripts/bench.sh --smoke    a few seconds: small tables, one short pair per comparison,
+#   scripts/bench.sh --smoke    a few seconds: small tables, one pair of 200 transactions per comparison,
 #                               growth skipped; checks the plans use the tenant index and
 #                               exits non-zero when they do not. Timing is reported, never
 #                               asserted.
@@ -14,7 +14,7 @@
 #   BENCH_T        seconds per pgbench run [5]        BENCH_PAIRS   A/B pairs [5]
 #   BENCH_ROWS     rows of the main table [1000000]   BENCH_BIG     rows of the growth table [10000000]
 #   BENCH_TOKENS   distinct tokens per algorithm [1000]   BENCH_T4  seconds per case-4 run [3]
-#   BENCH_CLIENTS  pgbench clients [1]
+#   BENCH_CLIENTS  pgbench clients [1]                BENCH_TX  transactions per run in --smoke [200]
 #   BENCH_OUT      directory for the plans, the raw pgbench figures and the table
 #                  [/tmp/rowguard-bench-<pid>]
 #   BENCH_CORE     the core benchmark binary, for the bare OpenSSL primitives of case 4
@@ -40,6 +40,7 @@ done
 
 if [[ $MODE == smoke ]]; then
   T=${BENCH_T:-1}; PAIRS=${BENCH_PAIRS:-1}; ROWS=${BENCH_ROWS:-20000}; BIG=0
+  TX=${BENCH_TX:-200}   # smoke: a fixed number of transactions per run instead of -T
   NTOK=${BENCH_TOKENS:-20}; ALGS=(HS256 RS256 ES256 EdDSA); SHARED_BUFFERS=128MB
 else
   T=${BENCH_T:-5}; PAIRS=${BENCH_PAIRS:-5}; ROWS=${BENCH_ROWS:-1000000}
@@ -48,6 +49,7 @@ else
   SHARED_BUFFERS=2GB
 fi
 CLIENTS=${BENCH_CLIENTS:-1}
+TX=${TX:-}
 T4=${BENCH_T4:-$([[ $MODE == smoke ]] && echo 1 || echo 3)}
 BATCH=$([[ $MODE == smoke ]] && echo 10 || echo 100)   # tokens per statement, case 4 batched
 OUT=${BENCH_OUT:-/tmp/rowguard-bench-$$}
@@ -159,7 +161,8 @@ tps() {
   log="$OUT/pgbench.log"
   wait_backends_gone
   c0=$(children_cpu)
-  if ! PGOPTIONS="${5:-}" "$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$T" \
+  local duration=(-T "$T"); [[ -n "$TX" ]] && duration=(-t "$TX")
+  if ! PGOPTIONS="${5:-}" "$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" "${duration[@]}" \
       -U "$role" -D inited=0 -D tok="$TOKEN" -D claims="$CLAIMS" -D nt="$nt" -D per="$per" \
       -D t="$TENANT_N" -D win=$(( per * 3 / 10 )) -D ntokens="$NTOK" -D batch="$BATCH" -f "$file" postgres \
       > "$log.out" 2> "$log.err"; then
@@ -342,7 +345,7 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- table --------------------------------------------------------------------------------
 echo
-python3 - "$RESULTS" "$MODE" "$PGVERSION" "$T" "$PAIRS" "$CLIENTS" "$BATCH" <<'PY' | tee "$OUT/table.md"
+python3 - "$RESULTS" "$MODE" "$PGVERSION" "$([[ -n "$TX" ]] && echo "-t $TX" || echo "-T $T")" "$PAIRS" "$CLIENTS" "$BATCH" <<'PY' | tee "$OUT/table.md"
 import statistics, sys
 results, mode, pgversion, T, pairs, clients, batch = sys.argv[1:]
 med = statistics.median
@@ -358,7 +361,7 @@ targets = {"1": 0.95, "2": 0.95, "3": 0.95, "5a": 1 / 1.1, "5b": 0.95, "6": 0.9}
 def ratio(x, y):
     return x / y if y > 0 else float("nan")
 mark = lambda v, t: "" if t is None else ("ok" if v >= t else "MISSED")
-print(f"mode {mode}, PostgreSQL {pgversion}, pgbench -M prepared -c {clients} -T {T}, "
+print(f"mode {mode}, PostgreSQL {pgversion}, pgbench -M prepared -c {clients} {T}, "
       f"{pairs} alternating pair(s). tps ratio = A tps / B tps; CPU ratio = B server CPU per "
       "transaction / A's (both: higher is better for A, 1.0 = equal cost); medians over the pairs.")
 print()
