@@ -17,6 +17,7 @@ extern "C" {
 #include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/sql_function.hpp"
+#include "rowguard/pg/token_guc.hpp"
 
 using namespace rowguard::pg;
 
@@ -28,6 +29,61 @@ bool LookUp(FunctionCallInfo fcinfo, JsonbValue* value) {
   if (claims == nullptr) return false;
   text* path = PG_GETARG_TEXT_PP(0);
   return FindClaim(claims, VARDATA_ANY(path), VARSIZE_ANY_EXHDR(path), value);
+}
+
+// A policy's accessor runs once per row when it is a filter (a sequential or parallel
+// scan), and the lookup plus parse would then cost more than the scan itself. So each
+// call site keeps its last answer in fn_extra, valid while the identity
+// (identity_serial) and the path are unchanged. Errors are never remembered.
+constexpr int kMaxRememberedPath = 64;
+constexpr int kMaxRememberedText = 256;
+
+struct CallSiteMemo {
+  std::uint64_t serial;  // identity_serial when filled; 0 = empty
+  int path_length;
+  char path[kMaxRememberedPath];
+  bool is_null;
+  int64 integer;  // claim_bigint
+  bool boolean;   // claim_bool
+  pg_uuid_t uuid;  // claim_uuid
+  int text_length;  // claim; -1 when the text was too long to remember
+  char text[kMaxRememberedText];
+};
+
+CallSiteMemo* MemoOf(FunctionCallInfo fcinfo) {
+  if (fcinfo->flinfo->fn_extra == nullptr) {
+    fcinfo->flinfo->fn_extra =
+        MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallSiteMemo));
+  }
+  return static_cast<CallSiteMemo*>(fcinfo->flinfo->fn_extra);
+}
+
+// The memo of this call site when it holds the answer for the current identity and
+// `path`, else nullptr.
+CallSiteMemo* Recall(FunctionCallInfo fcinfo) {
+  CallSiteMemo* memo = MemoOf(fcinfo);
+  const text* path = PG_GETARG_TEXT_PP(0);
+  const int length = VARSIZE_ANY_EXHDR(path);
+  if (memo->serial == identity_serial && memo->path_length == length &&
+      memcmp(memo->path, VARDATA_ANY(path), length) == 0) {
+    return memo;
+  }
+  return nullptr;
+}
+
+// Marks the memo as holding the answer for the current identity and path (the caller
+// has filled the value fields); paths too long to keep are not remembered.
+void Remember(FunctionCallInfo fcinfo, CallSiteMemo* memo, bool is_null) {
+  const text* path = PG_GETARG_TEXT_PP(0);
+  const int length = VARSIZE_ANY_EXHDR(path);
+  if (length > kMaxRememberedPath) {
+    memo->serial = 0;
+    return;
+  }
+  memcpy(memo->path, VARDATA_ANY(path), length);
+  memo->path_length = length;
+  memo->is_null = is_null;
+  memo->serial = identity_serial;
 }
 
 const char* PathArgument(FunctionCallInfo fcinfo) { return text_to_cstring(PG_GETARG_TEXT_PP(0)); }
@@ -99,25 +155,48 @@ ROWGUARD_SQL_FUNCTION(rowguard_get_claims) {
 }
 
 ROWGUARD_SQL_FUNCTION(rowguard_get_claim) {
+  if (RequireCurrentIdentity() == nullptr) PG_RETURN_NULL();
+  if (CallSiteMemo* memo = Recall(fcinfo); memo != nullptr && memo->text_length >= 0) {
+    if (memo->is_null) PG_RETURN_NULL();
+    PG_RETURN_TEXT_P(cstring_to_text_with_len(memo->text, memo->text_length));
+  }
   JsonbValue value;
-  if (!LookUp(fcinfo, &value)) PG_RETURN_NULL();
-  text* result = ScalarText(value);
+  text* result = LookUp(fcinfo, &value) ? ScalarText(value) : nullptr;
+  CallSiteMemo* memo = MemoOf(fcinfo);
+  const int length = result == nullptr ? 0 : static_cast<int>(VARSIZE_ANY_EXHDR(result));
+  if (length <= kMaxRememberedText) {
+    if (result != nullptr) memcpy(memo->text, VARDATA_ANY(result), length);
+    memo->text_length = length;
+    Remember(fcinfo, memo, result == nullptr);
+  } else {
+    memo->serial = 0;
+  }
   if (result == nullptr) PG_RETURN_NULL();
   PG_RETURN_TEXT_P(result);
 }
 
 ROWGUARD_SQL_FUNCTION(rowguard_get_claim_uuid) {
+  if (RequireCurrentIdentity() == nullptr) PG_RETURN_NULL();
+  auto* result = static_cast<pg_uuid_t*>(palloc(sizeof(pg_uuid_t)));
+  if (const CallSiteMemo* memo = Recall(fcinfo)) {
+    if (memo->is_null) PG_RETURN_NULL();
+    *result = memo->uuid;
+    PG_RETURN_UUID_P(result);
+  }
   JsonbValue value;
-  if (!LookUp(fcinfo, &value) || value.type == jbvNull) PG_RETURN_NULL();
+  if (!LookUp(fcinfo, &value) || value.type == jbvNull) {
+    Remember(fcinfo, MemoOf(fcinfo), true);
+    PG_RETURN_NULL();
+  }
   // The canonical form (8-4-4-4-12 hex digits, either case) or 32 bare hex digits:
   // what issuers emit. Parsed here so an error names the claim, not its value.
-  auto* result = static_cast<pg_uuid_t*>(palloc(sizeof(pg_uuid_t)));
   if (value.type != jbvString) NotOfType(fcinfo, "uuid");
   const char* s = value.val.string.val;
   const int n = value.val.string.len;
   const bool hyphenated = n == 36;
   if (!hyphenated && n != 32) NotOfType(fcinfo, "uuid");
-  int digit = 0;
+  unsigned char* out = result->data;
+  int high = -1;  // the pending high nibble of the current byte
   for (int i = 0; i < n; ++i) {
     if (hyphenated && (i == 8 || i == 13 || i == 18 || i == 23)) {
       if (s[i] != '-') NotOfType(fcinfo, "uuid");
@@ -125,19 +204,30 @@ ROWGUARD_SQL_FUNCTION(rowguard_get_claim_uuid) {
     }
     const int nibble = hex_digit(s[i]);
     if (nibble < 0) NotOfType(fcinfo, "uuid");
-    if (digit % 2 == 0) {
-      result->data[digit / 2] = static_cast<unsigned char>(nibble << 4);
+    if (high < 0) {
+      high = nibble;
     } else {
-      result->data[digit / 2] |= static_cast<unsigned char>(nibble);
+      *out++ = static_cast<unsigned char>(high << 4 | nibble);
+      high = -1;
     }
-    ++digit;
   }
+  CallSiteMemo* memo = MemoOf(fcinfo);
+  memo->uuid = *result;
+  Remember(fcinfo, memo, false);
   PG_RETURN_UUID_P(result);
 }
 
 ROWGUARD_SQL_FUNCTION(rowguard_get_claim_bigint) {
+  if (RequireCurrentIdentity() == nullptr) PG_RETURN_NULL();
+  if (const CallSiteMemo* memo = Recall(fcinfo)) {
+    if (memo->is_null) PG_RETURN_NULL();
+    PG_RETURN_INT64(memo->integer);
+  }
   JsonbValue value;
-  if (!LookUp(fcinfo, &value) || value.type == jbvNull) PG_RETURN_NULL();
+  if (!LookUp(fcinfo, &value) || value.type == jbvNull) {
+    Remember(fcinfo, MemoOf(fcinfo), true);
+    PG_RETURN_NULL();
+  }
   // JSON integers only: a quoted "42" or 42.0 is not an integer claim, and accepting
   // them would let differently written values compare equal.
   if (value.type != jbvNumeric) NotOfType(fcinfo, "bigint");
@@ -155,13 +245,27 @@ ROWGUARD_SQL_FUNCTION(rowguard_get_claim_bigint) {
     ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
                     errmsg("claim \"%s\" is out of range for type bigint", PathArgument(fcinfo))));
   }
+  CallSiteMemo* memo = MemoOf(fcinfo);
+  memo->integer = static_cast<int64>(parsed);
+  Remember(fcinfo, memo, false);
   PG_RETURN_INT64(static_cast<int64>(parsed));
 }
 
 ROWGUARD_SQL_FUNCTION(rowguard_get_claim_bool) {
+  if (RequireCurrentIdentity() == nullptr) PG_RETURN_NULL();
+  if (const CallSiteMemo* memo = Recall(fcinfo)) {
+    if (memo->is_null) PG_RETURN_NULL();
+    PG_RETURN_BOOL(memo->boolean);
+  }
   JsonbValue value;
-  if (!LookUp(fcinfo, &value) || value.type == jbvNull) PG_RETURN_NULL();
+  if (!LookUp(fcinfo, &value) || value.type == jbvNull) {
+    Remember(fcinfo, MemoOf(fcinfo), true);
+    PG_RETURN_NULL();
+  }
   if (value.type != jbvBool) NotOfType(fcinfo, "boolean");
+  CallSiteMemo* memo = MemoOf(fcinfo);
+  memo->boolean = value.val.boolean;
+  Remember(fcinfo, memo, false);
   PG_RETURN_BOOL(value.val.boolean);
 }
 

@@ -19,6 +19,7 @@ extern "C" {
 namespace rowguard::pg {
 
 Identity* current_identity = nullptr;
+std::uint64_t identity_serial = 1;
 
 namespace {
 
@@ -228,7 +229,10 @@ bool CheckTokenHook(char** newval, void** extra, GucSource source) {
   return true;
 }
 
-void AssignTokenHook(const char*, void* extra) { current_identity = static_cast<Identity*>(extra); }
+void AssignTokenHook(const char*, void* extra) {
+  current_identity = static_cast<Identity*>(extra);
+  ++identity_serial;
+}
 
 const char* ShowTokenHook() { return current_identity != nullptr ? "(verified token)" : ""; }
 

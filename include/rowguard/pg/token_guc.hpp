@@ -13,6 +13,9 @@ namespace rowguard::pg {
 
 // The identity in force (the GUC's extra), or nullptr when unauthenticated.
 extern Identity* current_identity;
+// Changes (never to 0) whenever current_identity is assigned, so per-call-site caches
+// of claim values can tell that their identity is gone.
+extern std::uint64_t identity_serial;
 
 bool CheckTokenHook(char** newval, void** extra, GucSource source);
 void AssignTokenHook(const char* newval, void* extra);

@@ -22,7 +22,11 @@ BEGIN
     WHILE (SELECT t.typtype = 'd' FROM pg_type t WHERE t.oid = base) LOOP
         SELECT t.typbasetype INTO base FROM pg_type t WHERE t.oid = base;
     END LOOP;
-    RETURN CASE
+    -- Wrapped in a scalar subquery: the planner runs it once per query as an InitPlan
+    -- (in the leader; workers receive the value), so a filter over many rows compares
+    -- with a parameter instead of calling the accessor per row, and an index scan still
+    -- takes it as its Index Cond.
+    RETURN '(SELECT ' || CASE
         WHEN base = 'uuid'::regtype THEN format('rowguard.claim_uuid(%L)', claim)
         WHEN base IN ('bigint'::regtype, 'integer'::regtype, 'smallint'::regtype)
             THEN format('rowguard.claim_bigint(%L)', claim)
@@ -34,7 +38,7 @@ BEGIN
                     (SELECT format('%I.%I', n.nspname, t.typname)
                        FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
                       WHERE t.oid = base))
-    END;
+    END || ')';
 END
 $$;
 
