@@ -143,6 +143,8 @@ std::int64_t StatementStartSeconds() {
 
 Identity* MakeIdentity(const char* token, const char** detail, bool log_result) {
   *detail = failure_detail;
+  // Gather log facts only when a line may be written: a cache hit stays a lookup.
+  log_result = log_result && setting_log_authentications != kLogOff;
   const std::size_t length = strlen(token);
   BridgeError error;
   VerifiedPlain verified;
@@ -196,7 +198,7 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
                                 setting_leeway, setting_require_exp,
                                 setting_audience ? setting_audience : ""};
   TokenFactsPlain facts;
-  if (!BridgeVerify(token, length, settings, &verified, &facts, &error)) {
+  if (!BridgeVerify(token, length, settings, &verified, log_result ? &facts : nullptr, &error)) {
     strlcpy(failure_detail, error.detail, sizeof(failure_detail));
     if (log_result) LogOutcome(false, facts, failure_detail);
     return nullptr;
