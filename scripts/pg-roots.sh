@@ -177,12 +177,16 @@ root_install() { # install/upgrade the package set
   in_root "$r" apt-get -q clean || true
 }
 
-root_healthy() {
+# The root's PostgreSQL server and pg_config run.
+root_works() {
   local r=$1 v=$2
-  [[ -f "$r/.rowguard-root" ]] && [[ -x "$r/usr/lib/postgresql/$v/bin/postgres" ]] &&
+  [[ -x "$r/usr/lib/postgresql/$v/bin/postgres" ]] &&
     in_root "$r" "/usr/lib/postgresql/$v/bin/postgres" -V >/dev/null 2>&1 &&
     in_root "$r" "/usr/lib/postgresql/$v/bin/pg_config" --version >/dev/null 2>&1
 }
+
+# A complete root (marker written at the end of a build) whose PostgreSQL runs.
+root_healthy() { [[ -f "$1/.rowguard-root" ]] && root_works "$1" "$2"; }
 
 root_version() { in_root "$1" "/usr/lib/postgresql/$2/bin/postgres" -V | awk '{print $3}'; }
 
@@ -216,10 +220,14 @@ build_root() {
   root_configure "$new" "$v" "$mirror"
   root_mount "$new"
   local rc=0
-  root_install "$new" "$v" || rc=1
+  root_install "$new" "$v" > "$ROOTS_DIR/pg$v.apt.log" 2>&1 || rc=1
   root_umount "$new"
-  if ((rc)); then log "pg$v: installing the packages into the root failed"; return 1; fi
-  root_healthy "$new" "$v" || { log "pg$v: the new root has no working PostgreSQL $v"; return 1; }
+  if ((rc)); then
+    tail -n 30 "$ROOTS_DIR/pg$v.apt.log" >&2
+    log "pg$v: installing the packages into the root failed; log: $ROOTS_DIR/pg$v.apt.log"
+    return 1
+  fi
+  root_works "$new" "$v" || { log "pg$v: the new root has no working PostgreSQL $v"; return 1; }
   write_marker "$new" "$v" built $((SECONDS - t0))
   if [[ -d "$r" ]]; then root_umount "$r"; rm -rf --one-file-system "$r"; fi
   mv "$new" "$r"
