@@ -134,7 +134,7 @@ run_version() {
   t0=$SECONDS
   rc=0
   if overlay_up "$v" && copy_source; then
-    in_matrix "$v" make -f Makefile.pgxs PG_CONFIG="/usr/lib/postgresql/$v/bin/pg_config" \
+    in_matrix "$v" make -s -f Makefile.pgxs PG_CONFIG="/usr/lib/postgresql/$v/bin/pg_config" \
       -j "$JOBS" all || rc=1
     ((rc)) || in_matrix "$v" make -f Makefile.pgxs \
       PG_CONFIG="/usr/lib/postgresql/$v/bin/pg_config" install >/dev/null || rc=1
