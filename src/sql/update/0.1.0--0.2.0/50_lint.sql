@@ -536,18 +536,30 @@ CREATE FUNCTION rowguard._lint_function_setting()
 $$;
 
 -- 13. A policy (or a function it calls) reads a rowguard.* name rowguard does not
---     define: before the module is loaded any session can SET it as a placeholder.
+--     define: before the module is loaded any session can SET it as a placeholder. The
+--     fix reads the claim of that name instead, and says that it took the name from the
+--     setting's.
 CREATE FUNCTION rowguard._lint_unknown_setting()
     RETURNS TABLE (severity text, object text, problem text, fix text)
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT 'error', format('policy %I on %s', s.polname, s.qname),
            format('policy reads setting "%s"%s, which rowguard does not define, so any session can set it',
                   s.setting, ' through ' || s.chain),
-           format('-- read the verified claim instead: (SELECT rowguard.claim(%L)); settings rowguard defines: %s',
-                  regexp_replace(s.setting, '^[^.]*\.', ''),
-                  (SELECT string_agg(g.name, ', ' ORDER BY g.name) FROM pg_settings g
-                    WHERE g.name LIKE 'rowguard.%'))
+           concat(format(E'-- the claim name "%s" is read off the setting name "%s": check that your tokens carry it\n',
+                         c.claim, s.setting),
+                  CASE WHEN s.fn IS NULL
+                       THEN format('ALTER POLICY %I ON %s%s%s;', s.polname, s.qname,
+                                   ' USING (' || regexp_replace(p.qual, c.pattern, c.replacement, 'gi') || ')',
+                                   ' WITH CHECK (' || regexp_replace(p.with_check, c.pattern, c.replacement, 'gi') || ')')
+                       ELSE regexp_replace(pg_get_functiondef(s.fn), c.pattern, c.replacement, 'gi') || ';' END)
       FROM rowguard._lint_setting_reads() s
+      JOIN rowguard._lint_policies() p ON p.relid = s.relid AND p.polname = s.polname,
+           LATERAL (SELECT regexp_replace(s.setting, '^[^.]*\.', '') AS claim,
+                           $r$(?:pg_catalog\.)?current_setting\(\s*'$r$
+                           || regexp_replace(s.setting, '([^A-Za-z0-9_])', '\\\1', 'g')
+                           || $r$'(?:::text)?\s*(?:,\s*(?:true|false)\s*)?\)$r$ AS pattern,
+                           format('(SELECT rowguard.claim(%L))',
+                                  regexp_replace(s.setting, '^[^.]*\.', '')) AS replacement) c
      WHERE rowguard._lint_unknown_name(s.setting)
 $$;
 
