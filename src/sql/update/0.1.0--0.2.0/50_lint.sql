@@ -705,7 +705,8 @@ CREATE FUNCTION rowguard._lint_verification()
     RETURNS TABLE (severity text, object text, problem text, fix text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT (has_table_privilege('rowguard.keys', 'SELECT')
+    IF NOT (has_column_privilege('rowguard.keys', 'kid', 'SELECT')
+            AND has_column_privilege('rowguard.keys', 'issuer', 'SELECT')
             AND has_table_privilege('rowguard.issuers', 'SELECT')) THEN
         RETURN;
     END IF;

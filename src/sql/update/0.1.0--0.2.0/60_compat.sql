@@ -124,3 +124,94 @@ END
 $$;
 COMMENT ON FUNCTION rowguard.install_compat(text, boolean)
     IS 'answer Supabase''s auth.uid()/jwt()/role()/email() or pg_session_jwt''s auth.user_id()/session() from the verified identity; postgrest: how to use rowguard.postgrest_pre_request()';
+
+-- Installable by a database owner (trusted = true in rowguard.control; the reasoning is in
+-- docs/security-model.md, "Installing as a database owner"). The script runs as the
+-- bootstrap superuser; @extowner@ is the role that ran CREATE EXTENSION.
+--
+-- 1. Schema rowguard holds only rowguard's objects. A schema that existed before (made by
+--    whoever could create schemas in this database) could hold an overload that a
+--    qualified rowguard.* call with an untyped argument resolves to, run later by a
+--    superuser or by a SECURITY DEFINER function: refuse to install into it.
+DO $$
+DECLARE
+    foreign_objects text;
+BEGIN
+    SELECT string_agg(o.what, ', ' ORDER BY o.what) INTO foreign_objects
+      FROM (SELECT format('relation %s', c.oid::regclass) AS what, 'pg_class'::regclass AS cat, c.oid
+              FROM pg_class c
+             WHERE c.relnamespace = 'rowguard'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c', 'S')
+            UNION ALL
+            SELECT format('function %s', p.oid::regprocedure), 'pg_proc'::regclass, p.oid
+              FROM pg_proc p WHERE p.pronamespace = 'rowguard'::regnamespace
+            UNION ALL
+            SELECT format('operator %s', o.oid::regoperator), 'pg_operator'::regclass, o.oid
+              FROM pg_operator o WHERE o.oprnamespace = 'rowguard'::regnamespace
+            UNION ALL
+            SELECT format('type %s', t.oid::regtype), 'pg_type'::regclass, t.oid
+              FROM pg_type t WHERE t.typnamespace = 'rowguard'::regnamespace
+            UNION ALL
+            SELECT format('collation %s', co.oid::regcollation), 'pg_collation'::regclass, co.oid
+              FROM pg_collation co WHERE co.collnamespace = 'rowguard'::regnamespace
+            UNION ALL
+            SELECT format('conversion %I', cv.conname), 'pg_conversion'::regclass, cv.oid
+              FROM pg_conversion cv WHERE cv.connamespace = 'rowguard'::regnamespace
+            UNION ALL
+            SELECT format('operator family %I', f.opfname), 'pg_opfamily'::regclass, f.oid
+              FROM pg_opfamily f WHERE f.opfnamespace = 'rowguard'::regnamespace) o
+     -- Members of the extension, and what belongs to a member (row and array types,
+     -- sequences of its columns).
+     WHERE NOT EXISTS (SELECT FROM pg_depend d
+                        WHERE d.classid = o.cat AND d.objid = o.oid AND d.deptype IN ('e', 'i', 'a'));
+    IF foreign_objects IS NOT NULL THEN
+        RAISE EXCEPTION 'schema rowguard holds objects that are not part of rowguard'
+            USING ERRCODE = 'invalid_schema_definition',
+                  DETAIL = format('Found: %s.', foreign_objects),
+                  HINT = 'Drop the schema rowguard (or those objects) and run CREATE EXTENSION rowguard again.';
+    END IF;
+END
+$$;
+
+-- 2. Nobody but the installing superuser can create in schema rowguard. CREATE EXTENSION
+--    creates the schema as the role that runs it, and a pre-existing one may carry grants;
+--    the schema owner could otherwise plant such overloads after the install.
+ALTER SCHEMA rowguard OWNER TO CURRENT_USER;
+DO $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN SELECT DISTINCT x.grantee
+               FROM pg_namespace n, aclexplode(n.nspacl) x
+              WHERE n.nspname = 'rowguard' AND x.grantee <> n.nspowner LOOP
+        EXECUTE format('REVOKE ALL ON SCHEMA rowguard FROM %s',
+                       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END);
+    END LOOP;
+END
+$$;
+GRANT USAGE ON SCHEMA rowguard TO PUBLIC;
+
+-- 3. The extension's owner administers keys and issuers in this database (and may hand
+--    that on: WITH GRANT OPTION), and sees which keys and issuers exist but not the key
+--    material. Functions that reach beyond the database are not granted: role binding
+--    (a token could become any role of the cluster, predefined ones included) and fetching
+--    over the network stay with superusers, who may grant them.
+DO $$
+DECLARE
+    f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY[
+        'rowguard.add_key(jsonb,text,text)', 'rowguard.add_jwks(jsonb,text)',
+        'rowguard.remove_key(text)', 'rowguard.set_issuer(text,text[],interval,interval)',
+        'rowguard.remove_issuer(text)', 'rowguard.sign(jsonb,text)',
+        -- 0.2.0 functions of other topics, where this build has them
+        'rowguard.add_secret(text,text,text,text)', 'rowguard.sync_jwks(jsonb,text)',
+        'rowguard.revoke_token(text,text)', 'rowguard.revoke_subject(text,timestamptz,text)',
+        'rowguard.stats_reset()'] LOOP
+        IF to_regprocedure(f) IS NOT NULL THEN
+            EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO @extowner@ WITH GRANT OPTION', f);
+        END IF;
+    END LOOP;
+END
+$$;
+GRANT SELECT (kid, alg, issuer, added_at) ON rowguard.keys TO @extowner@ WITH GRANT OPTION;
+GRANT SELECT ON rowguard.issuers TO @extowner@ WITH GRANT OPTION;
