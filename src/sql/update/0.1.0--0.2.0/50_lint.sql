@@ -98,10 +98,15 @@ $$;
 
 -- The claim names _lint_rewrite_reads takes from setting names (app.tenant_id ->
 -- tenant_id), as a comment line to put before a fix: lint never guesses silently.
+CREATE FUNCTION rowguard._lint_claim_note(claim text, setting text)
+    RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format(E'-- the claim name "%s" is read off the setting name "%s": check that your tokens carry it\n',
+                  claim, setting)
+$$;
+
 CREATE FUNCTION rowguard._lint_guess_note(expr text)
     RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT string_agg(format('-- the claim name "%s" is read off the setting name "%s": check that your tokens carry it',
-                             g.claim, g.setting), E'\n' ORDER BY g.setting) || E'\n'
+    SELECT string_agg(rowguard._lint_claim_note(g.claim, g.setting), '' ORDER BY g.setting)
       FROM (SELECT DISTINCT m[1] AS setting, m[2] AS claim
               FROM regexp_matches(expr,
                    $r$current_setting\(\s*'((?!rowguard\.)(?!request\.jwt\.claim)(?:[^']*\.)?([^'.]+))'$r$,
@@ -475,6 +480,15 @@ CREATE FUNCTION rowguard._lint_login_owner()
        AND o.rolcanlogin AND NOT o.rolsuper
 $$;
 
+-- The names under which a configuration array (proconfig, setconfig) holds a non-empty
+-- rowguard.token, as written (the name may be spelled in any case).
+CREATE FUNCTION rowguard._lint_token_entries(config text[])
+    RETURNS SETOF text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT split_part(c, '=', 1)
+      FROM unnest(config) c
+     WHERE lower(split_part(c, '=', 1)) = 'rowguard.token' AND substr(c, strpos(c, '=') + 1) <> ''
+$$;
+
 -- 11. A token stored where every role can read it: a function's SET rowguard.token
 --     (pg_proc.proconfig) or ALTER ROLE/DATABASE ... SET rowguard.token
 --     (pg_db_role_setting). Both catalogs are readable by PUBLIC.
@@ -488,10 +502,7 @@ CREATE FUNCTION rowguard._lint_stored_token()
                   n.nspname, p.proname, pg_get_function_identity_arguments(p.oid), s.name)
       FROM pg_proc p
       JOIN pg_namespace n ON n.oid = p.pronamespace,
-           LATERAL (SELECT split_part(c, '=', 1) AS name
-                      FROM unnest(p.proconfig) c
-                     WHERE lower(split_part(c, '=', 1)) = 'rowguard.token'
-                       AND substr(c, strpos(c, '=') + 1) <> '') s
+           rowguard._lint_token_entries(p.proconfig) s(name)
     UNION ALL
     SELECT 'error',
            CASE WHEN s.setrole = 0 THEN format('database %I', d.datname)
@@ -504,10 +515,7 @@ CREATE FUNCTION rowguard._lint_stored_token()
       FROM pg_db_role_setting s
       LEFT JOIN pg_database d ON d.oid = s.setdatabase
       LEFT JOIN pg_roles a ON a.oid = s.setrole,
-           LATERAL (SELECT split_part(c, '=', 1) AS name
-                      FROM unnest(s.setconfig) c
-                     WHERE lower(split_part(c, '=', 1)) = 'rowguard.token'
-                       AND substr(c, strpos(c, '=') + 1) <> '') x
+           rowguard._lint_token_entries(s.setconfig) x(name)
 $$;
 
 -- 12. A policy reaches a session-writable setting through the functions it calls
@@ -545,8 +553,7 @@ CREATE FUNCTION rowguard._lint_unknown_setting()
     SELECT 'error', format('policy %I on %s', s.polname, s.qname),
            format('policy reads setting "%s"%s, which rowguard does not define, so any session can set it',
                   s.setting, ' through ' || s.chain),
-           concat(format(E'-- the claim name "%s" is read off the setting name "%s": check that your tokens carry it\n',
-                         c.claim, s.setting),
+           concat(rowguard._lint_claim_note(c.claim, s.setting),
                   CASE WHEN s.fn IS NULL
                        THEN format('ALTER POLICY %I ON %s%s%s;', s.polname, s.qname,
                                    ' USING (' || regexp_replace(p.qual, c.pattern, c.replacement, 'gi') || ')',
