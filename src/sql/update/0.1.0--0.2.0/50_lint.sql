@@ -712,8 +712,7 @@ CREATE FUNCTION rowguard._lint_verification()
     RETURNS TABLE (severity text, object text, problem text, fix text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT (has_column_privilege('rowguard.keys', 'kid', 'SELECT')
-            AND has_column_privilege('rowguard.keys', 'issuer', 'SELECT')
+    IF NOT (has_table_privilege('rowguard.keys', 'SELECT')
             AND has_table_privilege('rowguard.issuers', 'SELECT')) THEN
         RETURN;
     END IF;

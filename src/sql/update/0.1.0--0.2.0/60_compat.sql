@@ -191,10 +191,11 @@ $$;
 GRANT USAGE ON SCHEMA rowguard TO PUBLIC;
 
 -- 3. The extension's owner administers keys and issuers in this database (and may hand
---    that on: WITH GRANT OPTION), and sees which keys and issuers exist but not the key
---    material. Functions that reach beyond the database are not granted: role binding
---    (a token could become any role of the cluster, predefined ones included) and fetching
---    over the network stay with superusers, who may grant them.
+--    that on: WITH GRANT OPTION), and reads rowguard's tables, which pg_dump of its
+--    database needs (they are configuration tables: their rows are dumped). Functions that
+--    reach beyond the database are not granted: role binding (a token could become any
+--    role of the cluster, predefined ones included) and fetching over the network stay
+--    with superusers, who may grant them.
 DO $$
 DECLARE
     f text;
@@ -213,5 +214,13 @@ BEGIN
     END LOOP;
 END
 $$;
-GRANT SELECT (kid, alg, issuer, added_at) ON rowguard.keys TO @extowner@ WITH GRANT OPTION;
-GRANT SELECT ON rowguard.issuers TO @extowner@ WITH GRANT OPTION;
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT c.oid::regclass FROM pg_extension e, unnest(e.extconfig) c(oid)
+              WHERE e.extname = 'rowguard' LOOP
+        EXECUTE format('GRANT SELECT ON %s TO @extowner@', t);
+    END LOOP;
+END
+$$;
