@@ -56,6 +56,27 @@ CREATE POLICY by_function ON lr.notes USING (tenant_id = lr.current_tenant());
 CREATE POLICY by_placeholder ON lr.notes AS RESTRICTIVE
     USING (owner = current_setting('ROWGUARD.owner', true));
 GRANT SELECT ON lr.notes TO lr_reader;
+-- A SQL-standard body (BEGIN ATOMIC) reading the setting, behind two functions that call
+-- each other (the walk stops at the cycle).
+CREATE TABLE lr.events (id int, tenant_id uuid NOT NULL);
+CREATE INDEX ON lr.events (tenant_id);
+CREATE FUNCTION lr.atomic_tenant() RETURNS uuid LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT current_setting('app.tenant_id', true)::uuid;
+END;
+CREATE FUNCTION lr.ping(n int) RETURNS uuid LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF n > 0 THEN RETURN lr.pong(n - 1); END IF;
+    RETURN lr.atomic_tenant();
+END
+$$;
+CREATE FUNCTION lr.pong(n int) RETURNS uuid LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN lr.ping(n);
+END
+$$;
+ALTER TABLE lr.events ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY by_cycle ON lr.events USING (tenant_id = lr.ping(1));
 RESET ROLE;
 RESET client_min_messages;
 -- A SECURITY DEFINER function a superuser owns, reading a protected table, callable by all.
