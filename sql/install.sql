@@ -48,10 +48,10 @@ LANGUAGE sql AS $$
     SELECT public.outcome(format('SELECT coalesce(rowguard.verify(%L) ->> %L, %L)',
                                  token, 'sub', '(no sub)'))
 $$;
--- EXPLAIN (COSTS OFF) of a query, in the same words on every PostgreSQL version.
--- Since 17 an InitPlan's result reads "(InitPlan 1).col1" and the InitPlan line no longer
--- says "(returns $0)"; before 17 it is a parameter "$0", which is rewritten here into the
--- newer form. "Params Evaluated" lines (shown before 17 only) are left out.
+-- EXPLAIN (COSTS OFF) of a query, in the same words on every PostgreSQL version: 17's.
+-- 17 and 18 call an InitPlan's result "(InitPlan 1).col1"; before 17 it is a parameter
+-- "$0" (and the InitPlan line says "(returns $0)"); 19 names the plan "expr_1". Both are
+-- rewritten into 17's form. "Params Evaluated" lines (shown before 17 only) are left out.
 CREATE FUNCTION public.plan(query text) RETURNS TABLE ("QUERY PLAN" text)
 LANGUAGE plpgsql AS $plan$
 DECLARE
@@ -73,6 +73,7 @@ BEGIN
     FOREACH line IN ARRAY lines LOOP
         CONTINUE WHEN line ~ '^\s*Params Evaluated: ';
         line := regexp_replace(line, '(InitPlan \d+) \(returns [^)]*\)', '\1');
+        line := regexp_replace(line, '\m(InitPlan|SubPlan) [a-z]+_(\d+)', '\1 \2', 'g');
         FOR i IN 1 .. cardinality(names) LOOP
             line := regexp_replace(line, '\' || names[i] || '(?!\d)', columns[i], 'g');
         END LOOP;
