@@ -20,6 +20,8 @@
 # Environment:
 #   ROWGUARD_ROOTS_DIR      where roots are cached (default /var/cache/rowguard/roots)
 #   ROWGUARD_ROOTS_OFFLINE=1  use a healthy cached root as it is, no apt refresh
+#   ROWGUARD_ROOTS_FRESH    seconds a root counts as fresh after its last build or refresh
+#                           (no apt refresh then; default 3600)
 #   ROWGUARD_DEBIAN_MIRROR  archive URL to use instead of the host's
 #
 # Roots are built into NAME.new and renamed when complete, so an interrupted build never
@@ -240,6 +242,11 @@ refresh_root() {
   r=$(root_path "$v")
   if [[ "${ROWGUARD_ROOTS_OFFLINE:-0}" == 1 ]]; then
     echo "root pg$v: $r (PostgreSQL $(root_version "$r" "$v"), cached, not refreshed)"
+    return 0
+  fi
+  local age=$(( $(date +%s) - $(stat -c %Y "$r/.rowguard-root") ))
+  if ((age < ${ROWGUARD_ROOTS_FRESH:-3600})); then
+    echo "root pg$v: $r (PostgreSQL $(root_version "$r" "$v"), cached, built or refreshed ${age}s ago)"
     return 0
   fi
   root_mount "$r"

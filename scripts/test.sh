@@ -46,6 +46,29 @@ fi
 source scripts/pg-cluster.sh
 reap_clusters
 
+# --- version matrix roots: built or refreshed in the background while the suites on this
+# machine's PostgreSQL run (downloading and unpacking overlap the builds); the matrix at
+# the end waits for them. Each builder runs in its own session so it can be stopped.
+roots_pids=()
+roots_logs=""
+if [[ "${ROWGUARD_SKIP_MATRIX:-0}" != 1 ]]; then
+  roots_logs=$(mktemp -d)
+  for v in ${ROWGUARD_MATRIX:-$(bash scripts/pg-roots.sh --list)}; do
+    setsid bash scripts/pg-roots.sh "$v" > "$roots_logs/pg$v.log" 2>&1 < /dev/null &
+    roots_pids+=($!)
+  done
+fi
+stop_root_builders() {
+  local pid
+  for pid in "${roots_pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null && kill -TERM -- "-$pid" 2>/dev/null
+  done
+  roots_pids=()
+  [[ -n "$roots_logs" ]] && rm -rf "$roots_logs"
+  roots_logs=""
+}
+trap stop_root_builders EXIT
+
 # --- unit tests ---------------------------------------------------------------------------
 run_ctest() { # run_ctest NAME BUILD_DIR cmake-args...
   local name=$1 dir=$2 t0=$SECONDS rc=0
@@ -82,7 +105,7 @@ cleanup() {
     PORT=""
   fi
 }
-trap cleanup EXIT
+trap 'cleanup; stop_root_builders' EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
 
 print_server_log() {
@@ -163,6 +186,12 @@ if [[ "${ROWGUARD_SKIP_MATRIX:-0}" == 1 ]]; then
   echo "ROWGUARD_SKIP_MATRIX=1: version matrix skipped"
 else
   section "version matrix"
+  if ((${#roots_pids[@]})); then
+    echo "waiting for the Debian roots built in the background..."
+    wait "${roots_pids[@]}"
+    roots_pids=()
+    cat "$roots_logs"/*.log
+  fi
   matrix_results=$(mktemp)
   # shellcheck disable=SC2086
   ROWGUARD_MATRIX_RESULTS="$matrix_results" bash scripts/test-matrix.sh ${ROWGUARD_MATRIX:-}
