@@ -105,6 +105,9 @@ copy_source() {
 }
 
 # Run a command inside the overlay, in the copied source tree, with the root's PostgreSQL.
+# It runs in the background and is waited for, so that an interrupt reaches the traps at
+# once (bash runs a trap only after a foreground command ends); the cleanup then stops
+# every process inside the root.
 in_matrix() { # in_matrix VERSION command...
   local v=$1; shift
   chroot "$MERGED" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TZ=UTC \
@@ -112,7 +115,8 @@ in_matrix() { # in_matrix VERSION command...
     PGBIN="/usr/lib/postgresql/$v/bin" ROWGUARD_ROOT=/src/rowguard \
     ROWGUARD_PORT_MIN="$ROWGUARD_PORT_MIN" ROWGUARD_OWNER_PID="$$" \
     ${PGHOST:+PGHOST="$PGHOST"} ${PGPORT:+PGPORT="$PGPORT"} PGUSER=postgres PGDATABASE=postgres \
-    bash -c 'cd /src/rowguard && "$@"' bash "$@"
+    bash -c 'cd /src/rowguard && "$@"' bash "$@" &
+  wait $!
 }
 
 # --- one version ------------------------------------------------------------------------
