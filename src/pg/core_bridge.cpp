@@ -241,6 +241,15 @@ void BridgeFreeVerified(VerifiedPlain* verified) noexcept {
   *verified = VerifiedPlain{};
 }
 
+// Only on the failure path: the token is parsed again for its iss.
+static void NoteUnknownKey(const char* token, std::size_t length, BridgeError* error) {
+  error->unknown_key = true;
+  auto jws = core::ParseCompact(core::StripBearer(std::string_view(token, length)), length);
+  if (!jws.ok()) return;
+  auto claims = core::ParseRegisteredClaims(jws.value().payload_json);
+  if (claims.ok() && claims.value().iss) CopyFact(error->unknown_key_iss, *claims.value().iss);
+}
+
 bool BridgeVerify(const char* token, std::size_t length, const VerifySettings& settings,
                   VerifiedPlain* out, TokenFactsPlain* facts, BridgeError* error) noexcept {
   *out = VerifiedPlain{};
@@ -273,6 +282,7 @@ bool BridgeVerify(const char* token, std::size_t length, const VerifySettings& s
     }
     if (!verified.ok()) {
       SetError(error, FailureKind::kToken, verified.failure().detail);
+      if (verified.failure().code == core::ErrorCode::kUnknownKey) NoteUnknownKey(token, length, error);
       return false;
     }
     FillVerified(verified.value(), out);

@@ -13,6 +13,7 @@ PGDLLEXPORT void _PG_init(void);
 #include <cstring>
 
 #include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/key_sync.hpp"
 #include "rowguard/pg/settings.hpp"
 
 namespace {
@@ -43,5 +44,6 @@ void _PG_init(void) {
   rowguard::pg::RegisterKeyStoreInvalidation();
   previous_emit_log_hook = emit_log_hook;
   emit_log_hook = HideTokenStatements;
+  rowguard::pg::KeySyncInit();  // before DefineSettings reserves the prefix
   rowguard::pg::DefineSettings();
 }

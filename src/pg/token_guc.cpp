@@ -14,6 +14,7 @@ extern "C" {
 
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/key_sync.hpp"
 #include "rowguard/pg/settings.hpp"
 
 namespace rowguard::pg {
@@ -200,6 +201,7 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
   TokenFactsPlain facts;
   if (!BridgeVerify(token, length, settings, &verified, log_result ? &facts : nullptr, &error)) {
     strlcpy(failure_detail, error.detail, sizeof(failure_detail));
+    if (error.unknown_key) KeySyncNoteUnknownKey(error.unknown_key_iss);
     if (log_result) LogOutcome(false, facts, failure_detail);
     return nullptr;
   }

@@ -20,6 +20,10 @@ enum class FailureKind { kNone, kToken, kKey, kNotFound, kInternal, kOutOfMemory
 struct BridgeError {
   FailureKind kind = FailureKind::kNone;
   char detail[kDetailSize] = {0};
+  // BridgeVerify: no stored key matched the token's kid (or algorithm); the token's
+  // iss, if it has one, for waking the key refresher (docs/keys.md).
+  bool unknown_key = false;
+  char unknown_key_iss[kFactSize] = {0};
 };
 
 // What could be read of a token, for log lines: truncated, with control characters
