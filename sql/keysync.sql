@@ -36,7 +36,7 @@ SELECT kid, alg, issuer, jwk ->> 'kty' AS kty FROM rowguard.keys WHERE kid = 'su
 -- by its algorithm.
 SELECT verdict('eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJzdXBhYmFzZS11c2VyIiwicm9sZSI6ImF1dGhlbnRpY2F0ZWQiLCJpc3MiOiJzdXBhYmFzZS1kZW1vIiwiZXhwIjo0MTAyNDQ0ODAwfQ.-jnm2IM87eVouwpVArGGoEnib5MnGF7jZhccr43x5g4') AS supabase_token;
 -- The same token with one signature character changed does not verify.
-SELECT verdict('eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJzdXBhYmFzZS11c2VyIiwicm9sZSI6ImF1dGhlbnRpY2F0ZWQiLCJpc3MiOiJzdXBhYmFzZS1kZW1vIiwiZXhwIjo0MTAyNDQ0ODAwfQ.-jnm2IM87eVouwpVArGGoEnib5MnGF7jZhccr43x5g5') AS tampered;
+SELECT verdict('eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJzdXBhYmFzZS11c2VyIiwicm9sZSI6ImF1dGhlbnRpY2F0ZWQiLCJpc3MiOiJzdXBhYmFzZS1kZW1vIiwiZXhwIjo0MTAyNDQ0ODAwfQ.-jnm2IN87eVouwpVArGGoEnib5MnGF7jZhccr43x5g4') AS tampered;
 SELECT rowguard.remove_key('supabase-local') AS removed;
 -- Bytes, not characters: 31 characters, 44 bytes of UTF-8 (PyJWT signed with the same).
 SELECT rowguard.add_secret('clé-secrète-de-test-ééééééééééé', kid => 'utf8-secret') AS kid;

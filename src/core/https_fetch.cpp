@@ -111,6 +111,10 @@ std::optional<std::string> Resolve(const std::string& base, const char* location
 }  // namespace
 
 std::optional<std::string> HttpsHost(const std::string& text) {
+  // libcurl reads "https:///x" as host "x"; an https URL here names its host at once.
+  if (text.size() <= 8 || Lower(text.substr(0, 8)) != "https://" || text[8] == '/') {
+    return std::nullopt;
+  }
   std::unique_ptr<CURLU, CurlUrlDeleter> url(curl_url());
   if (!url || curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
     return std::nullopt;

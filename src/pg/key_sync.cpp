@@ -86,8 +86,11 @@ void ReportFetchFailure(const char* url, const FetchPlain& fetch) {
     default:
       break;
   }
+  char detail[kDetailSize];
+  strlcpy(detail, fetch.detail, sizeof(detail));
+  detail[0] = static_cast<char>(pg_toupper(static_cast<unsigned char>(detail[0])));
   ereport(ERROR, (errcode(code), errmsg("could not fetch \"%s\"", url),
-                  errdetail("%s.", fetch.detail),
+                  errdetail("%s.", detail),
                   errhint("Nothing was changed; the keys stored before keep working.")));
 }
 

@@ -142,6 +142,8 @@ TEST(HttpsHost, OnlyHttpsWithAHost) {
   EXPECT_EQ(HttpsHost("file:///etc/passwd"), std::nullopt);
   EXPECT_EQ(HttpsHost("https://user:pw@example.com/"), std::nullopt);
   EXPECT_EQ(HttpsHost("example.com/jwks"), std::nullopt);
+  EXPECT_EQ(HttpsHost("https:///jwks"), std::nullopt);
+  EXPECT_EQ(HttpsHost("HTTPS://Example.com"), "example.com");
   EXPECT_EQ(HttpsHost(""), std::nullopt);
 }
 

@@ -182,14 +182,15 @@ BEGIN
     END IF;
     f := rowguard._https_get_json(rtrim(discover_issuer.issuer, '/')
                                   || '/.well-known/openid-configuration');
-    IF jsonb_typeof(f.document) <> 'object' OR jsonb_typeof(f.document -> 'issuer') <> 'string'
-       OR f.document ->> 'issuer' <> discover_issuer.issuer THEN
+    IF NOT coalesce(jsonb_typeof(f.document) = 'object'
+                    AND jsonb_typeof(f.document -> 'issuer') = 'string'
+                    AND f.document ->> 'issuer' = discover_issuer.issuer, false) THEN
         RAISE EXCEPTION 'discovery document of "%" does not name it as its issuer', discover_issuer.issuer
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'OpenID Connect discovery requires its "issuer" to equal the issuer exactly.';
     END IF;
     uri := f.document ->> 'jwks_uri';
-    IF uri IS NULL OR jsonb_typeof(f.document -> 'jwks_uri') <> 'string' THEN
+    IF NOT coalesce(jsonb_typeof(f.document -> 'jwks_uri') = 'string', false) THEN
         RAISE EXCEPTION 'discovery document of "%" has no jwks_uri', discover_issuer.issuer
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
