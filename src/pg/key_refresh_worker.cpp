@@ -54,7 +54,7 @@ constexpr long kFirstBackoffSeconds = 30;      // after a failure; doubles per f
 constexpr long kMaxBackoffSeconds = 3600;
 constexpr long kWakeMinIntervalMs = 5000;      // an unknown kid refetches an issuer at most this often
 constexpr long kWakeRateMs = 1000;             // backends wake a worker at most this often
-constexpr long kIdleWaitMs = 300000;           // nothing due, or the extension missing
+constexpr long kIdleWaitMs = 60000;            // nothing due, or the extension missing
 constexpr long kLauncherRestartMs = 5000;      // first delay before restarting a worker
 
 struct RefreshSlot {
@@ -484,7 +484,7 @@ void rowguard_key_refresh_launcher(Datum arg) {
       }
       if (handles[i] != nullptr) {
         // It stopped (terminated, crashed, or its database is gone): restart it, with a
-        // delay that doubles while it keeps stopping, up to five minutes.
+        // delay that doubles while it keeps stopping, up to a minute.
         pfree(handles[i]);
         handles[i] = nullptr;
         not_before[i] = TimestampTzPlusMilliseconds(now, delay_ms[i]);
