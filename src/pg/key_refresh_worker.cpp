@@ -206,13 +206,13 @@ long CollectDue(MemoryContext cycle, bool woken, const char* wake_iss, DueSource
 // Only a termination request aborts a fetch (a reload waits until it returns).
 bool FetchInterrupted() { return ProcDiePending; }
 
-// Records the outcome of one refresh.
-void Record(const char* iss, const char* error, long max_age) {
+// Records the outcome of one refresh, unless the issuer's jwks_uri changed meanwhile.
+void Record(const DueSource& source, const char* error, long max_age) {
   BeginWork("rowguard: recording a key refresh");
-  Oid types[3] = {TEXTOID, TEXTOID, INT8OID};
-  Datum values[3] = {CStringGetTextDatum(iss), error ? CStringGetTextDatum(error) : 0,
-                     Int64GetDatum(max_age)};
-  const char nulls[3] = {' ', error ? ' ' : 'n', ' '};
+  Oid types[4] = {TEXTOID, TEXTOID, INT8OID, TEXTOID};
+  Datum values[4] = {CStringGetTextDatum(source.iss), error ? CStringGetTextDatum(error) : 0,
+                     Int64GetDatum(max_age), CStringGetTextDatum(source.uri)};
+  const char nulls[4] = {' ', error ? ' ' : 'n', ' ', ' '};
   char query[1024];
   if (error == nullptr) {
     snprintf(query, sizeof(query),
@@ -220,7 +220,7 @@ void Record(const char* iss, const char* error, long max_age) {
              "last_success = pg_catalog.now(), last_error = NULL, failures = 0, "
              "next_refresh = pg_catalog.now() + pg_catalog.make_interval(secs => "
              "CASE WHEN $3 < 0 THEN %ld ELSE LEAST(GREATEST($3, %ld), %ld) END) "
-             "WHERE iss = $1 AND $2 IS NULL",
+             "WHERE iss = $1 AND $2 IS NULL AND jwks_uri = $4",
              kDefaultRefreshSeconds, kMinRefreshSeconds, kMaxRefreshSeconds);
   } else {
     snprintf(query, sizeof(query),
@@ -228,10 +228,10 @@ void Record(const char* iss, const char* error, long max_age) {
              "last_error = $2, failures = failures + 1, "
              "next_refresh = pg_catalog.now() + pg_catalog.make_interval(secs => "
              "LEAST(%ld, %ld * pg_catalog.power(2, LEAST(failures, 12)))) "
-             "WHERE iss = $1 AND $3 IS NOT NULL",
+             "WHERE iss = $1 AND $3 IS NOT NULL AND jwks_uri = $4",
              kMaxBackoffSeconds, kFirstBackoffSeconds);
   }
-  SPI_execute_with_args(query, 3, types, values, nulls, false, 0);
+  SPI_execute_with_args(query, 4, types, values, nulls, false, 0);
   EndWork();
 }
 
@@ -280,7 +280,7 @@ void RefreshOne(MemoryContext cycle, const DueSource& source) {
   if (fetch.failure != FetchFailureKind::kNone) {
     char* why = psprintf("could not fetch \"%s\": %s", source.uri, fetch.detail);
     ereport(LOG, (errmsg("rowguard: keys of issuer \"%s\" not refreshed: %s", source.iss, why)));
-    Record(source.iss, why, -1);
+    Record(source, why, -1);
     return;
   }
   char* body = pstrdup(fetch.body);
@@ -290,10 +290,10 @@ void RefreshOne(MemoryContext cycle, const DueSource& source) {
   if (!Sync(cycle, source.iss, body, &message)) {
     ereport(LOG, (errmsg("rowguard: keys of issuer \"%s\" not refreshed: %s", source.iss,
                          message)));
-    Record(source.iss, message, -1);
+    Record(source, message, -1);
     return;
   }
-  Record(source.iss, nullptr, max_age);
+  Record(source, nullptr, max_age);
 }
 
 bool Listed(const char* dbname) {

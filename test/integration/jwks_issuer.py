@@ -55,7 +55,10 @@ def serve(state, port, cert, key):
             for name, value in headers:
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.wfile.write(data)
+            except OSError:
+                pass  # the client gave up (size cap): expected
 
         def redirect(self, location):
             self.send_response(302)

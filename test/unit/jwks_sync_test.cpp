@@ -59,7 +59,7 @@ const std::string kP256 =
     R"({"kty":"EC","crv":"P-256","x":"GAGpLYzYp_90x2s3nIhCIm2dS89KxIwMWZA5HKaGaOk","y":"Vnd9it229Zb_2PMnekSYo_DEYXxsFNfESTdsGlQgoik")";
 const std::string kEd25519 =
     R"({"kty":"OKP","crv":"Ed25519","x":"x7SMB7By-Y_8uL-GvQRonwhiT4fpZU9_psXl7ugmgmU")";
-const std::string k32 = R"({"kty":"oct","alg":"HS256","k":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8")";
+const std::string k32 = R"({"kty":"oct","alg":"HS256","k":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"})";
 
 std::string PlanText(const Result<SyncPlan>& plan) {
   if (!plan.ok()) return "error: " + plan.failure().detail;
@@ -112,7 +112,9 @@ TEST(PlanJwksSync, OneBadKeyFailsTheSet) {
 
 TEST(PlanJwksSync, PublishedSetMustNotHoldSecrets) {
   const std::string set = R"({"keys":[)" + k32 + "]}";
-  EXPECT_FALSE(PlanJwksSync({}, set, true).ok());
+  auto published = PlanJwksSync({}, set, true);
+  ASSERT_FALSE(published.ok());
+  EXPECT_NE(published.failure().detail.find("secret or private key"), std::string::npos);
   // By hand (sync_jwks) a set of secrets is allowed, as add_jwks allows it.
   ASSERT_TRUE(PlanJwksSync({}, set, false).ok());
   EXPECT_EQ(PlanJwksSync({}, set, false).value().steps.at(0).action, SyncAction::kAdded);

@@ -210,6 +210,7 @@ DECLARE
     fetched jsonb[] := '{}';
     issuers text[] := '{}';
     errors text[] := '{}';
+    ages integer[] := '{}';
     i integer;
 BEGIN
     PERFORM rowguard._refuse_on_standby();
@@ -227,14 +228,17 @@ BEGIN
             f := rowguard._https_get_json(src.jwks_uri);  -- a failure is this call's error
             fetched := fetched || f.document;
             errors := errors || NULL::text;
+            ages := ages || f.max_age;
         ELSE
             BEGIN
                 f := rowguard._https_get_json(src.jwks_uri);
                 fetched := fetched || f.document;
                 errors := errors || NULL::text;
+                ages := ages || f.max_age;
             EXCEPTION WHEN OTHERS THEN
                 fetched := fetched || NULL::jsonb;
                 errors := errors || SQLERRM;
+                ages := ages || NULL::integer;
             END;
         END IF;
     END LOOP;
@@ -259,8 +263,12 @@ BEGIN
             issuer := issuers[i]; kid := NULL; action := 'failed';
             RETURN NEXT;
         ELSE
+            -- The same schedule as the background worker's (docs/keys.md).
             UPDATE rowguard.jwks_sources s SET last_attempt = now(), last_success = now(),
-                   last_error = NULL, failures = 0 WHERE s.iss = issuers[i];
+                   last_error = NULL, failures = 0,
+                   next_refresh = now() + make_interval(secs => CASE WHEN ages[i] IS NULL THEN 600
+                                                        ELSE least(greatest(ages[i], 60), 86400) END)
+             WHERE s.iss = issuers[i];
         END IF;
     END LOOP;
 END
