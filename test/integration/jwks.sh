@@ -17,7 +17,7 @@ source scripts/pg-cluster.sh
 PY=/usr/bin/python3
 ISSUER_PY="$ROOT/test/integration/jwks_issuer.py"
 
-PORT="" SERVER_PID="" STATE=""
+PORT="" SPORT="" SERVER_PID="" STATE=""
 failures=0 checks=0
 cleanup() {
   local rc=$?
@@ -25,6 +25,7 @@ cleanup() {
   if ((rc != 0 || failures != 0)) && [[ -n "$PORT" ]]; then
     echo "--- last lines of the server log ---"; tail -n 40 "$(cluster_log "$PORT")" || true
   fi
+  [[ -n "$SPORT" ]] && stop_cluster "$SPORT"
   [[ -n "$PORT" ]] && stop_cluster "$PORT"
   [[ -n "$STATE" ]] && rm -rf "$STATE"
   return $rc
@@ -243,6 +244,32 @@ check "after reload without app, its worker is gone" "" "$(worker_pid)"
 "$PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM RESET rowguard.refresh_databases" -c "SELECT pg_reload_conf()" >/dev/null
 for _ in $(seq 1 75); do [[ -n "$(worker_pid)" ]] && break; sleep 0.2; done
 check_match "after reload with app again, a worker runs" '^[0-9]+$' "$(worker_pid)"
+
+# A crash of the worker (SIGKILL): the postmaster reinitializes, the launcher and the
+# worker come back.
+old=$(worker_pid)
+kill -KILL "$old"
+new=""
+for _ in $(seq 1 150); do
+  new=$(worker_pid 2>/dev/null || true); [[ -n "$new" && "$new" != "$old" ]] && break; sleep 0.2
+done
+check_match "killed worker comes back after the crash restart (new $new)" '^[0-9]+$' "$new"
+check "keys survive the crash" "k3" "$(keys)"
+
+# A standby: nothing is fetched there (no launcher, no worker; refresh_keys refuses);
+# keys arrive by replication.
+SPORT=$(pick_port $((PORT + 1)))
+start_standby "$PORT" "$SPORT"
+sq() { "$PGBIN/psql" -X -q -At -h "$(cluster_dir "$SPORT")" -p "$SPORT" -d app "$@"; }
+for _ in $(seq 1 50); do [[ "$(sq -c "SELECT string_agg(kid, ',') FROM rowguard.keys" 2>/dev/null)" == "k3" ]] && break; sleep 0.2; done
+check "standby has the replicated keys" "k3" "$(sq -c "SELECT string_agg(kid, ',') FROM rowguard.keys")"
+check "standby verifies with them" "carol" "$(sq -c "SELECT rowguard.verify('$T3') ->> 'sub'")"
+sleep 2
+spid=$(head -1 "$(cluster_data "$SPORT")/postmaster.pid")
+check "no refresher processes on the standby" "0" "$(pgrep -c -P "$spid" -f 'rowguard key refresh' || true)"
+check "refresh_keys on the standby: 25006" "25006" \
+  "$(sq -c "DO \$\$ BEGIN PERFORM rowguard.refresh_keys(); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END \$\$" 2>&1 | sed -n 's/^NOTICE:  //p')"
+stop_cluster "$SPORT"; SPORT=""
 
 echo "jwks: $((checks - failures)) of $checks checks passed"
 ((failures == 0))
