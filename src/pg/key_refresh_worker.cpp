@@ -40,6 +40,7 @@ PGDLLEXPORT void rowguard_key_refresh_worker(Datum arg);
 #include <cstring>
 
 #include "rowguard/pg/key_sync.hpp"
+#include "rowguard/pg/settings.hpp"
 
 namespace rowguard::pg {
 namespace {
@@ -270,8 +271,8 @@ bool Sync(MemoryContext cycle, const char* iss, const char* body, char** message
 }
 
 void RefreshOne(MemoryContext cycle, const DueSource& source) {
-  FetchSettings settings{http_ca_file != nullptr ? http_ca_file : "", http_timeout_ms,
-                         FetchInterrupted};
+  FetchSettings settings{setting_http_ca_file != nullptr ? setting_http_ca_file : "",
+                         setting_http_timeout, FetchInterrupted};
   FetchPlain fetch;
   pgstat_report_activity(STATE_RUNNING, "rowguard: fetching keys");
   BridgeHttpsGet(source.uri, settings, &fetch);
@@ -297,7 +298,7 @@ void RefreshOne(MemoryContext cycle, const DueSource& source) {
 }
 
 bool Listed(const char* dbname) {
-  char* list = pstrdup(refresh_databases != nullptr ? refresh_databases : "");
+  char* list = pstrdup(setting_refresh_databases != nullptr ? setting_refresh_databases : "");
   List* names = NIL;
   bool found = false;
   if (SplitGUCList(list, ',', &names)) {
@@ -449,7 +450,7 @@ void rowguard_key_refresh_launcher(Datum arg) {
         names[i][0] = '\0';
       }
     }
-    char* list = pstrdup(refresh_databases != nullptr ? refresh_databases : "");
+    char* list = pstrdup(setting_refresh_databases != nullptr ? setting_refresh_databases : "");
     List* wanted = NIL;
     if (!SplitGUCList(list, ',', &wanted)) {
       ereport(LOG, (errmsg("rowguard: rowguard.refresh_databases is not a list of names")));

@@ -1,6 +1,5 @@
 // SQL halves of key sync and fetching (rowguard._plan_jwks_sync, _https_get_json,
-// _is_https_url), the HTTP settings, and _PG_init's part for keys that follow the
-// issuer. docs/keys.md describes the behaviour; src/sql/update/0.1.0--0.2.0/30_keys.sql
+// _is_https_url) and _PG_init's part for keys that follow the issuer. docs/keys.md describes the behaviour; src/sql/update/0.1.0--0.2.0/30_keys.sql
 // holds the SQL side.
 extern "C" {
 #include "postgres.h"
@@ -19,13 +18,10 @@ extern "C" {
 #include <cstring>
 
 #include "rowguard/pg/key_sync.hpp"
+#include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/sql_function.hpp"
 
 namespace rowguard::pg {
-
-char* http_ca_file = nullptr;
-int http_timeout_ms = 5000;
-char* refresh_databases = nullptr;
 
 namespace {
 
@@ -36,20 +32,6 @@ bool FetchInterrupted() { return QueryCancelPending || ProcDiePending; }
 }  // namespace
 
 void KeySyncInit() {
-  DefineCustomStringVariable(
-      "rowguard.http_ca_file",
-      gettext_noop("Trust anchors (PEM file) for fetching key sets and discovery documents."),
-      gettext_noop("Empty means the system's CA bundle."), &http_ca_file, "", PGC_SIGHUP, 0,
-      nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("rowguard.http_timeout",
-                          gettext_noop("Longest time one HTTPS fetch of keys may take."), nullptr,
-                          &http_timeout_ms, 5000, 100, 600000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
-                          nullptr, nullptr);
-  DefineCustomStringVariable(
-      "rowguard.refresh_databases",
-      gettext_noop("Databases whose issuers' keys the background worker keeps fresh."),
-      gettext_noop("Comma-separated database names; needs shared_preload_libraries."),
-      &refresh_databases, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   if (process_shared_preload_libraries_in_progress) {
     KeyRefreshRequestShmem();
     KeyRefreshRegisterLauncher();
@@ -57,8 +39,8 @@ void KeySyncInit() {
 }
 
 void FetchJson(const char* url, FetchPlain* out) {
-  FetchSettings settings{http_ca_file != nullptr ? http_ca_file : "", http_timeout_ms,
-                         FetchInterrupted};
+  FetchSettings settings{setting_http_ca_file != nullptr ? setting_http_ca_file : "",
+                         setting_http_timeout, FetchInterrupted};
   BridgeHttpsGet(url, settings, out);
   if (out->failure == FetchFailureKind::kInterrupted) CHECK_FOR_INTERRUPTS();
 }

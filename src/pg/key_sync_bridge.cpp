@@ -11,6 +11,7 @@
 
 #include "rowguard/core/https_fetch.hpp"
 #include "rowguard/core/jwks_sync.hpp"
+#include "rowguard/pg/cpp_only.hpp"  // last: no PostgreSQL header in this file
 
 namespace rowguard::pg {
 namespace {

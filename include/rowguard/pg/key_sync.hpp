@@ -1,14 +1,14 @@
-// Keys that follow the issuer (docs/keys.md): the HTTP settings, the fetch as the glue
-// runs it, and the background refresher's shared memory and worker.
+// Keys that follow the issuer (docs/keys.md): the fetch as the glue runs it, and the
+// background refresher's shared memory and worker. The settings rowguard.http_ca_file,
+// http_timeout and refresh_databases are in settings.cpp.
 #pragma once
 
 #include "rowguard/pg/key_sync_bridge.hpp"
 
 namespace rowguard::pg {
 
-// Defines rowguard.http_ca_file, rowguard.http_timeout and rowguard.refresh_databases,
-// and, when loaded by shared_preload_libraries, requests the refresher's shared memory
-// and registers its launcher. Call from _PG_init before MarkGUCPrefixReserved.
+// When loaded by shared_preload_libraries: requests the refresher's shared memory and
+// registers its launcher. Called from _PG_init.
 void KeySyncInit();
 
 // Fetches `url` as a JSON document with the current settings. The backend stays
@@ -27,9 +27,5 @@ void KeySyncNoteUnknownKey(const char* iss);
 void KeyRefreshRequestShmem();
 void KeyRefreshStartupShmem();
 void KeyRefreshRegisterLauncher();
-
-extern char* http_ca_file;
-extern int http_timeout_ms;
-extern char* refresh_databases;
 
 }  // namespace rowguard::pg
