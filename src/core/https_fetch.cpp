@@ -218,8 +218,8 @@ FetchResult HttpsGet(const std::string& first_url, const FetchOptions& options) 
         const std::string why = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
         switch (code) {
           case CURLE_OPERATION_TIMEDOUT:
-            return Failed(FetchFailure::kTimeout, "timed out after " +
-                                                      std::to_string(options.timeout_ms) + " ms");
+            return Failed(FetchFailure::kTimeout,
+                          "timed out after " + std::to_string(options.timeout_ms) + " ms");
           case CURLE_COULDNT_RESOLVE_HOST:
           case CURLE_COULDNT_CONNECT:
           case CURLE_SSL_CONNECT_ERROR:

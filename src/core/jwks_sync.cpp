@@ -47,14 +47,15 @@ Result<std::vector<SyncStep>> DiffKeySets(const std::vector<KeyFingerprint>& sto
     SyncAction action = SyncAction::kAdded;
     if (it != stored_by_kid.end()) {
       const KeyFingerprint& old = *it->second;
-      const bool same = !old.thumbprint.empty() && old.thumbprint == in.thumbprint &&
-                        old.alg == in.alg;
+      const bool same =
+          !old.thumbprint.empty() && old.thumbprint == in.thumbprint && old.alg == in.alg;
       action = same ? SyncAction::kKept : SyncAction::kReplaced;
     }
     steps.push_back(SyncStep{in.kid, action, index});
   }
   for (const auto& [kid, key] : stored_by_kid) {
-    if (incoming_by_kid.count(kid) == 0) steps.push_back(SyncStep{key->kid, SyncAction::kRemoved, -1});
+    if (incoming_by_kid.count(kid) == 0)
+      steps.push_back(SyncStep{key->kid, SyncAction::kRemoved, -1});
   }
   std::sort(steps.begin(), steps.end(),
             [](const SyncStep& a, const SyncStep& b) { return a.kid < b.kid; });
@@ -112,8 +113,9 @@ Result<SyncPlan> PlanJwksSync(const std::vector<StoredKeyRow>& stored, std::stri
   for (std::size_t i = 0; i < keys.value().size(); ++i) {
     const Key& key = keys.value()[i];
     if (public_only && key.can_sign()) {
-      return Fail(ErrorCode::kBadKey, "the published JWK Set holds a secret or private key (kid \"" +
-                                          key.kid() + "\"); it is not stored");
+      return Fail(ErrorCode::kBadKey,
+                  "the published JWK Set holds a secret or private key (kid \"" + key.kid() +
+                      "\"); it is not stored");
     }
     KeyFingerprint fingerprint{key.kid(), std::string(AlgorithmName(key.algorithm())),
                                key.thumbprint()};

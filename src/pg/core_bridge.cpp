@@ -279,7 +279,8 @@ bool BridgeVerify(const core::TrustStore* store, const char* token, std::size_t 
     }
     if (!verified.ok()) {
       SetError(error, FailureKind::kToken, verified.failure().detail);
-      if (verified.failure().code == core::ErrorCode::kUnknownKey) NoteUnknownKey(token, length, error);
+      if (verified.failure().code == core::ErrorCode::kUnknownKey)
+        NoteUnknownKey(token, length, error);
       return false;
     }
     FillVerified(verified.value(), out);

@@ -48,15 +48,15 @@ namespace {
 constexpr int kMaxDatabases = 16;
 constexpr int kIssLength = 256;
 // Bounds on how often an issuer is fetched (docs/keys.md).
-constexpr long kMinRefreshSeconds = 60;        // a shorter Cache-Control max-age is raised
-constexpr long kMaxRefreshSeconds = 86400;     // a longer one is lowered
-constexpr long kDefaultRefreshSeconds = 600;   // no usable max-age
-constexpr long kFirstBackoffSeconds = 30;      // after a failure; doubles per failure
+constexpr long kMinRefreshSeconds = 60;       // a shorter Cache-Control max-age is raised
+constexpr long kMaxRefreshSeconds = 86400;    // a longer one is lowered
+constexpr long kDefaultRefreshSeconds = 600;  // no usable max-age
+constexpr long kFirstBackoffSeconds = 30;     // after a failure; doubles per failure
 constexpr long kMaxBackoffSeconds = 3600;
-constexpr long kWakeMinIntervalMs = 5000;      // an unknown kid refetches an issuer at most this often
-constexpr long kWakeRateMs = 1000;             // backends wake a worker at most this often
-constexpr long kIdleWaitMs = 60000;            // nothing due, or the extension missing
-constexpr long kLauncherRestartMs = 5000;      // first delay before restarting a worker
+constexpr long kWakeMinIntervalMs = 5000;  // an unknown kid refetches an issuer at most this often
+constexpr long kWakeRateMs = 1000;         // backends wake a worker at most this often
+constexpr long kIdleWaitMs = 60000;        // nothing due, or the extension missing
+constexpr long kLauncherRestartMs = 5000;  // first delay before restarting a worker
 
 struct RefreshSlot {
   bool in_use;
@@ -175,7 +175,8 @@ long CollectDue(MemoryContext cycle, bool woken, const char* wake_iss, DueSource
   Oid types[2] = {BOOLOID, TEXTOID};
   Datum values[2] = {BoolGetDatum(woken), CStringGetTextDatum(wake_iss)};
   char query[1024];
-  snprintf(query, sizeof(query),
+  snprintf(
+      query, sizeof(query),
       "SELECT s.iss, s.jwks_uri, "
       "       s.next_refresh IS NULL OR s.next_refresh <= pg_catalog.now() "
       "       OR ($1 AND ($2 = '' OR s.iss = $2) AND (s.last_attempt IS NULL "
@@ -289,8 +290,8 @@ void RefreshOne(MemoryContext cycle, const DueSource& source) {
   free(fetch.body);
   char* message = nullptr;
   if (!Sync(cycle, source.iss, body, &message)) {
-    ereport(LOG, (errmsg("rowguard: keys of issuer \"%s\" not refreshed: %s", source.iss,
-                         message)));
+    ereport(LOG,
+            (errmsg("rowguard: keys of issuer \"%s\" not refreshed: %s", source.iss, message)));
     Record(source, message, -1);
     return;
   }
@@ -377,8 +378,8 @@ void rowguard_key_refresh_worker(Datum arg) {
                     errmsg("rowguard: key refresher started without shared memory")));
   }
   TakeSlot();
-  MemoryContext cycle = AllocSetContextCreate(TopMemoryContext, "rowguard key refresh",
-                                              ALLOCSET_DEFAULT_SIZES);
+  MemoryContext cycle =
+      AllocSetContextCreate(TopMemoryContext, "rowguard key refresh", ALLOCSET_DEFAULT_SIZES);
   bool missing_logged = false;
   ereport(LOG, (errmsg("rowguard: key refresher started for database \"%s\"", dbname)));
   for (;;) {
@@ -388,7 +389,8 @@ void rowguard_key_refresh_worker(Datum arg) {
       ProcessConfigFile(PGC_SIGHUP);
       if (!Listed(dbname)) {
         ereport(LOG, (errmsg("rowguard: key refresher for database \"%s\" stops: it is no longer "
-                             "in rowguard.refresh_databases", dbname)));
+                             "in rowguard.refresh_databases",
+                             dbname)));
         proc_exit(0);
       }
     }
@@ -410,7 +412,8 @@ void rowguard_key_refresh_worker(Datum arg) {
       if (wait_ms < 0) {
         if (!missing_logged) {
           ereport(LOG, (errmsg("rowguard: database \"%s\" has no rowguard 0.2.0 key sources; "
-                               "the key refresher waits", dbname)));
+                               "the key refresher waits",
+                               dbname)));
           missing_logged = true;
         }
         wait_ms = kIdleWaitMs;
@@ -469,7 +472,8 @@ void rowguard_key_refresh_launcher(Datum arg) {
         while (free_slot < count && names[free_slot][0] != '\0') ++free_slot;
         if (free_slot == kMaxDatabases) {
           ereport(LOG, (errmsg("rowguard: more than %d databases in rowguard.refresh_databases; "
-                               "\"%s\" is not refreshed", kMaxDatabases, db)));
+                               "\"%s\" is not refreshed",
+                               kMaxDatabases, db)));
           continue;
         }
         i = free_slot;

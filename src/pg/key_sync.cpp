@@ -1,6 +1,6 @@
 // SQL halves of key sync and fetching (rowguard._plan_jwks_sync, _https_get_json,
-// _is_https_url) and _PG_init's part for keys that follow the issuer. docs/keys.md describes the behaviour; src/sql/update/0.1.0--0.2.0/30_keys.sql
-// holds the SQL side.
+// _is_https_url) and _PG_init's part for keys that follow the issuer. docs/keys.md describes the
+// behaviour; src/sql/update/0.1.0--0.2.0/30_keys.sql holds the SQL side.
 extern "C" {
 #include "postgres.h"
 
@@ -71,8 +71,7 @@ void ReportFetchFailure(const char* url, const FetchPlain& fetch) {
   char detail[kDetailSize];
   strlcpy(detail, fetch.detail, sizeof(detail));
   detail[0] = static_cast<char>(pg_toupper(static_cast<unsigned char>(detail[0])));
-  ereport(ERROR, (errcode(code), errmsg("could not fetch \"%s\"", url),
-                  errdetail("%s.", detail),
+  ereport(ERROR, (errcode(code), errmsg("could not fetch \"%s\"", url), errdetail("%s.", detail),
                   errhint("Nothing was changed; the keys stored before keep working.")));
 }
 
@@ -90,8 +89,8 @@ char** TextArray(ArrayType* array, int* count, const char* what) {
   char** out = static_cast<char**>(palloc(sizeof(char*) * (*count + 1)));
   for (int i = 0; i < *count; ++i) {
     if (nulls[i]) {
-      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                      errmsg("%s must not contain NULL", what)));
+      ereport(ERROR,
+              (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not contain NULL", what)));
     }
     out[i] = TextDatumGetCString(elements[i]);
   }
@@ -133,9 +132,9 @@ ROWGUARD_SQL_FUNCTION(rowguard_plan_jwks_sync) {
     if (error.kind == FailureKind::kInternal) {
       ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("%s", error.detail)));
     }
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("invalid JWK Set: %s", error.detail),
-                    errdetail("Nothing was changed.")));
+    ereport(ERROR,
+            (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid JWK Set: %s", error.detail),
+             errdetail("Nothing was changed.")));
   }
   // Copy out of malloc'ed memory before anything can ereport.
   struct Row {

@@ -16,6 +16,12 @@
 namespace rowguard::pg {
 namespace {
 
+// FetchFailureKind mirrors core::FetchFailure value for value.
+static_assert(static_cast<int>(FetchFailureKind::kNotJson) ==
+              static_cast<int>(core::FetchFailure::kNotJson));
+static_assert(static_cast<int>(FetchFailureKind::kInternal) ==
+              static_cast<int>(core::FetchFailure::kInternal));
+
 void SetDetail(char (&dst)[kDetailSize], const std::string& src) {
   const std::size_t n = std::min(src.size(), kDetailSize - 1);
   std::memcpy(dst, src.data(), n);
@@ -31,10 +37,9 @@ char* Dup(const std::string& s) {
 
 }  // namespace
 
-bool BridgePlanJwksSync(const char* const* kids, const char* const* algs,
-                        const char* const* jwks, int stored_count, const char* set,
-                        std::size_t set_length, bool public_only, SyncStepPlain** steps,
-                        int* step_count, BridgeError* error) noexcept {
+bool BridgePlanJwksSync(const char* const* kids, const char* const* algs, const char* const* jwks,
+                        int stored_count, const char* set, std::size_t set_length, bool public_only,
+                        SyncStepPlain** steps, int* step_count, BridgeError* error) noexcept {
   *steps = nullptr;
   *step_count = 0;
   SyncStepPlain* out = nullptr;

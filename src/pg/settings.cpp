@@ -105,8 +105,8 @@ void DefineSettings() {
   DefineCustomStringVariable(
       "rowguard.http_ca_file",
       gettext_noop("Trust anchors (PEM file) for fetching key sets and discovery documents."),
-      gettext_noop("Empty means the system's CA bundle."), &setting_http_ca_file, "", PGC_SIGHUP,
-      0, nullptr, nullptr, nullptr);
+      gettext_noop("Empty means the system's CA bundle."), &setting_http_ca_file, "", PGC_SIGHUP, 0,
+      nullptr, nullptr, nullptr);
 
   DefineCustomIntVariable("rowguard.http_timeout",
                           gettext_noop("Longest time one HTTPS fetch of keys may take."), nullptr,

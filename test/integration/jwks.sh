@@ -213,6 +213,18 @@ check "max-age=1 is raised to 60 s" "60" \
   "$(q -c "SELECT round(extract(epoch FROM next_refresh - last_success)) FROM rowguard.jwks_sources")"
 check_match "the worker logged the removal" "key \"k2\" removed" "$(grep -o 'key "k2" removed' "$LOG" | head -1)"
 
+# A hostile application role (LOGIN, not superuser) floods tokens with an unknown kid:
+# 100 verifications in about 3 s cause at most one fetch from the issuer.
+"$PGBIN/psql" -X -q -d postgres -c "CREATE ROLE hostile LOGIN NOBYPASSRLS"
+sleep 5
+before=$(grep -c ' /jwks.json$' "$STATE/hits.log")
+"$PGBIN/psql" -X -q -U hostile -d app -c "DO \$\$ BEGIN FOR i IN 1..100 LOOP BEGIN PERFORM rowguard.verify('$T4'); EXCEPTION WHEN invalid_authorization_specification THEN NULL; END; PERFORM pg_sleep(0.03); END LOOP; END \$\$"
+sleep 1
+after=$(grep -c ' /jwks.json$' "$STATE/hits.log")
+check_match "100 unknown-kid tokens from a hostile role: at most 1 fetch (got $((after - before)))" '^[01]$' "$((after - before))"
+check "the hostile role cannot refresh" "permission denied for function refresh_keys" \
+  "$("$PGBIN/psql" -X -At -U hostile -d app -c "SELECT rowguard.refresh_keys()" 2>&1 | grep -o 'permission denied for function refresh_keys')"
+
 # A failing issuer: logged, counted, backed off; the keys stay.
 echo 500 > "$STATE/mode"
 sleep 5

@@ -1,12 +1,13 @@
 // DiffKeySets / PlanJwksSync (rowguard.sync_jwks) and the pure parts of the HTTPS
 // fetch: Cache-Control max-age and which URLs count as https.
+#include "rowguard/core/jwks_sync.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "rowguard/core/https_fetch.hpp"
-#include "rowguard/core/jwks_sync.hpp"
 
 namespace rowguard::core {
 namespace {
@@ -38,8 +39,7 @@ TEST(DiffKeySets, UnparsableStoredRowIsReplaced) {
 }
 
 TEST(DiffKeySets, EmptyStoreAddsEverything) {
-  EXPECT_EQ(Steps(DiffKeySets({}, {{"x", "EdDSA", "1"}, {"w", "EdDSA", "2"}})),
-            "w=added x=added ");
+  EXPECT_EQ(Steps(DiffKeySets({}, {{"x", "EdDSA", "1"}, {"w", "EdDSA", "2"}})), "w=added x=added ");
 }
 
 TEST(DiffKeySets, RefusesEmptySet) {
@@ -59,7 +59,8 @@ const std::string kP256 =
     R"({"kty":"EC","crv":"P-256","x":"GAGpLYzYp_90x2s3nIhCIm2dS89KxIwMWZA5HKaGaOk","y":"Vnd9it229Zb_2PMnekSYo_DEYXxsFNfESTdsGlQgoik")";
 const std::string kEd25519 =
     R"({"kty":"OKP","crv":"Ed25519","x":"x7SMB7By-Y_8uL-GvQRonwhiT4fpZU9_psXl7ugmgmU")";
-const std::string k32 = R"({"kty":"oct","alg":"HS256","k":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"})";
+const std::string k32 =
+    R"({"kty":"oct","alg":"HS256","k":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"})";
 
 std::string PlanText(const Result<SyncPlan>& plan) {
   if (!plan.ok()) return "error: " + plan.failure().detail;
@@ -73,8 +74,8 @@ std::string PlanText(const Result<SyncPlan>& plan) {
 TEST(PlanJwksSync, SameMaterialUnderNewMembersIsKept) {
   // x5t, use and key order do not change the material.
   const std::vector<StoredKeyRow> stored = {{"k1", "ES256", kP256 + R"(,"kid":"k1"})"}};
-  const std::string set = R"({"keys":[{"use":"sig","kid":"k1","x5t":"abc",)" +
-                          kP256.substr(1) + "}]}";
+  const std::string set =
+      R"({"keys":[{"use":"sig","kid":"k1","x5t":"abc",)" + kP256.substr(1) + "}]}";
   EXPECT_EQ(PlanText(PlanJwksSync(stored, set, true)), "k1=kept ");
 }
 

@@ -16,7 +16,7 @@ inline constexpr std::size_t kMaxResponseBytes = 256 * 1024;
 inline constexpr int kMaxRedirects = 3;
 
 struct FetchOptions {
-  std::string ca_file;  // "" = libcurl's default (the system bundle)
+  std::string ca_file;     // "" = libcurl's default (the system bundle)
   long timeout_ms = 5000;  // the whole request, redirects included
   std::size_t max_bytes = kMaxResponseBytes;
   int max_redirects = kMaxRedirects;

@@ -9,22 +9,32 @@
 namespace rowguard::pg {
 
 struct SyncStepPlain {
-  char* kid;     // malloc'ed
-  char* alg;     // malloc'ed, nullptr for "removed"
-  char* jwk;     // malloc'ed compact JSON, nullptr for "removed"
+  char* kid;           // malloc'ed
+  char* alg;           // malloc'ed, nullptr for "removed"
+  char* jwk;           // malloc'ed compact JSON, nullptr for "removed"
   const char* action;  // static: added, kept, replaced, removed
 };
 
 // Plans rowguard.sync_jwks: stored rows (kid, alg, jwk text) against a JWK Set.
 // Release with BridgeFreeSyncPlan. A bad set is FailureKind::kKey.
-bool BridgePlanJwksSync(const char* const* kids, const char* const* algs,
-                        const char* const* jwks, int stored_count, const char* set,
-                        std::size_t set_length, bool public_only, SyncStepPlain** steps,
-                        int* step_count, BridgeError* error) noexcept;
+bool BridgePlanJwksSync(const char* const* kids, const char* const* algs, const char* const* jwks,
+                        int stored_count, const char* set, std::size_t set_length, bool public_only,
+                        SyncStepPlain** steps, int* step_count, BridgeError* error) noexcept;
 void BridgeFreeSyncPlan(SyncStepPlain* steps, int step_count) noexcept;
 
-enum class FetchFailureKind { kNone, kBadUrl, kConnect, kTimeout, kTransfer, kStatus, kTooLarge,
-                              kNotJson, kRedirect, kInterrupted, kInternal };
+enum class FetchFailureKind {
+  kNone,
+  kBadUrl,
+  kConnect,
+  kTimeout,
+  kTransfer,
+  kStatus,
+  kTooLarge,
+  kNotJson,
+  kRedirect,
+  kInterrupted,
+  kInternal
+};
 
 struct FetchPlain {
   FetchFailureKind failure;
