@@ -70,8 +70,9 @@ echo "public, max-age=7200" > "$STATE/cache_control"
 "$PY" "$ISSUER_PY" serve "$STATE" "$HTTPS_PORT" "$STATE/server.pem" "$STATE/server.key" &
 SERVER_PID=$!
 for _ in $(seq 1 50); do
-  curl -sf --cacert "$STATE/ca.pem" "$ISS/jwks.json" >/dev/null && break; sleep 0.2
+  (exec 3<>"/dev/tcp/127.0.0.1/$HTTPS_PORT") 2>/dev/null && break; sleep 0.2
 done
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'; }  # seconds since $1
 mint() { "$PY" "$ISSUER_PY" mint "$STATE" "$1" "$ISS" "$2"; }
 
 # --- the cluster ----------------------------------------------------------------------
@@ -149,17 +150,17 @@ q -c "SELECT rowguard.set_jwks_uri('$ISS', '$ISS/slow')" >/dev/null
 t0=$(date +%s.%N)
 check "statement_timeout cancels a fetch" "57014" \
   "$(q -c "SET statement_timeout = '700ms'" -c "DO \$\$ BEGIN PERFORM rowguard.refresh_keys('$ISS'); EXCEPTION WHEN query_canceled THEN RAISE NOTICE '57014'; END \$\$" 2>&1 | sed -n 's/^NOTICE:  //p')"
-cancel_s=$(echo "$(date +%s.%N) - $t0" | bc)
-check_match "the cancel took effect within 2 s (took ${cancel_s} s; http_timeout is 3 s)" '^0?\.|^1\.' "$cancel_s"
+cancel_s=$(since "$t0")
+check_match "the cancel took effect within 2 s (took ${cancel_s} s; http_timeout is 3 s)" '^[01]\.' "$cancel_s"
 q -c "SELECT * FROM rowguard.refresh_keys('$ISS')" >/dev/null 2>&1 &
 fetcher=$!
 sleep 0.7
 t0=$(date +%s.%N)
 q -c "SELECT rowguard.add_key('$(cat "$STATE/k4.jwk")'::jsonb - 'kid' || '{\"kid\":\"by-hand\"}', '$ISS')" -c "SELECT rowguard.remove_key('by-hand')" >/dev/null
-lock_s=$(echo "$(date +%s.%N) - $t0" | bc)
+lock_s=$(since "$t0")
 kill -0 $fetcher 2>/dev/null && still="fetching" || still="done"
 check "add_key/remove_key during a fetch: not blocked" "fetching" "$still"
-check_match "... and fast (${lock_s} s)" '^0?\.' "$lock_s"
+check_match "... and fast (${lock_s} s)" '^0\.' "$lock_s"
 wait $fetcher || true
 q -c "SELECT rowguard.set_jwks_uri('$ISS', '$ISS/jwks.json')" >/dev/null
 
@@ -194,7 +195,7 @@ for _ in $(seq 1 100); do
   if [[ "$(verdict "$T3")" == "carol" ]]; then accepted=yes; break; fi
   sleep 0.1
 done
-wake_s=$(echo "$(date +%s.%N) - $t0" | bc)
+wake_s=$(since "$t0")
 check "unknown kid wakes the worker; the new key is accepted" "yes" "$accepted"
 echo "     FIGURE: rotation to acceptance with the worker: ${wake_s} s ($attempts verify attempts, 0.1 s apart)"
 check_match "the worker logged the change" "key \"k3\" added" "$(grep -o 'key "k3" added' "$LOG" | head -1)"
