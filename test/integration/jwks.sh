@@ -237,6 +237,18 @@ check "first backoff is 30 s" "30" \
   "$(q -c "SELECT round(extract(epoch FROM next_refresh - last_attempt)) FROM rowguard.jwks_sources")"
 check_match "the failure is logged" 'keys of issuer "[^"]+" not refreshed: could not fetch' "$(grep -o 'keys of issuer "[^"]*" not refreshed: could not fetch' "$LOG" | tail -1)"
 check "k3 still accepted during the outage" "carol" "$(verdict "$T3")"
+# A set the sync refuses (a 1024-bit RSA key): the worker survives its failed
+# transaction, logs it and keeps the keys.
+echo badset > "$STATE/mode"
+wpid=$(worker_pid)
+sleep 5
+verdict "$T4" >/dev/null || true
+for _ in $(seq 1 50); do grep -q 'not refreshed: invalid JWK Set' "$LOG" && break; sleep 0.2; done
+check_match "a refused set is logged" 'not refreshed: invalid JWK Set: JWK Set key at index 0: RSA modulus is 1024 bits' \
+  "$(grep -o 'not refreshed: invalid JWK Set: .*' "$LOG" | tail -1)"
+check "the worker survives a failed sync" "$wpid" "$(worker_pid)"
+check "failures counted: 2" "2" "$(q -c "SELECT failures FROM rowguard.jwks_sources")"
+check "keys unchanged after the refused set" "k3" "$(keys)"
 rm -f "$STATE/mode"
 if grep -q -E 'eyJ[A-Za-z0-9_-]{10,}\.' "$LOG"; then leaked=yes; else leaked=no; fi
 check "no token in the server log" "no" "$leaked"

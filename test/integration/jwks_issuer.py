@@ -9,7 +9,8 @@
 Paths served (the issuer is https://127.0.0.1:PORT):
   /.well-known/openid-configuration   discovery document naming /jwks.json
   /jwks.json        STATE_DIR/jwks.json, with STATE_DIR/cache_control as Cache-Control;
-                    STATE_DIR/mode = "500" makes it answer 500
+                    STATE_DIR/mode = "500" makes it answer 500, "badset" a set
+                    with a 1024-bit RSA key
   /status500        HTTP 500               /slow      answers after 30 s
   /big              a 1 MiB JSON body      /notjson   an HTML page
   /badset           a set with a 1024-bit RSA key   /emptyset  {"keys":[]}
@@ -75,8 +76,12 @@ def serve(state, port, cert, key):
                 self.send(200, json.dumps({"issuer": base, "jwks_uri": base + "/jwks.json",
                                            "id_token_signing_alg_values_supported": ["ES256"]}))
             elif p == "/jwks.json":
-                if read(os.path.join(state, "mode")) == "500":
+                mode = read(os.path.join(state, "mode"))
+                if mode == "500":
                     self.send(500, "oops", "text/plain")
+                    return
+                if mode == "badset":
+                    self.send(200, json.dumps({"keys": [RSA1024]}))
                     return
                 cc = read(os.path.join(state, "cache_control"))
                 self.send(200, read(os.path.join(state, "jwks.json"), '{"keys":[]}'),
