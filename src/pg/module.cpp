@@ -13,6 +13,7 @@ PGDLLEXPORT void _PG_init(void);
 #include <cstring>
 
 #include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/settings.hpp"
 
 namespace {
@@ -34,6 +35,7 @@ void HideTokenStatements(ErrorData* edata) {
     edata->hide_stmt = true;
     edata->hide_ctx = true;
   }
+  rowguard::pg::AddIdentityToLogLine(edata);
   if (previous_emit_log_hook != nullptr) previous_emit_log_hook(edata);
 }
 
@@ -44,4 +46,5 @@ void _PG_init(void) {
   previous_emit_log_hook = emit_log_hook;
   emit_log_hook = HideTokenStatements;
   rowguard::pg::DefineSettings();
+  rowguard::pg::ObserveInit();
 }

@@ -14,6 +14,7 @@ extern "C" {
 #include "rowguard/pg/settings.hpp"
 
 #include "rowguard/pg/core_bridge.hpp"
+#include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/token_guc.hpp"
 
 namespace rowguard::pg {
@@ -110,6 +111,12 @@ void DefineSettings() {
       &setting_cache_size, 1024, 0, 1000000, PGC_SUSET, 0, nullptr, ForgetVerificationsInt,
       nullptr);
 
+  DefineCustomIntVariable(
+      "rowguard.failure_delay", gettext_noop("Time a rejected token costs its session."),
+      gettext_noop("The session waits this long before the error is reported; a good token "
+                   "costs nothing."),
+      &setting_failure_delay, 0, 0, 60000, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+
   DefineCustomIntVariable("rowguard.leeway",
                           gettext_noop("Clock skew allowed on exp, nbf and iat."), nullptr,
                           &setting_leeway, 30, 0, 86400, PGC_SUSET, GUC_UNIT_S, nullptr,
@@ -121,6 +128,13 @@ void DefineSettings() {
                    "never the token."),
       &setting_log_authentications, kLogOff, kLogAuthenticationsOptions, PGC_SUSET, 0, nullptr,
       nullptr, nullptr);
+
+  DefineCustomBoolVariable(
+      "rowguard.log_identity",
+      gettext_noop("Adds the identity in force to every server log entry."),
+      gettext_noop("sub, iss, kid and jti go into the entry's server-only detail; never the "
+                   "token."),
+      &setting_log_identity, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
 
   DefineCustomIntVariable("rowguard.max_token_bytes", gettext_noop("Longest token accepted."),
                           gettext_noop("Longer tokens are rejected before any parsing."),
