@@ -45,7 +45,9 @@ char last_failure_detail[kDetailSize];
 // Waits rowguard.failure_delay on the latch, so a cancel or a terminate still ends the
 // wait at once (like contrib/auth_delay, which sleeps before the error is reported).
 void WaitFailureDelay() {
-  if (setting_failure_delay <= 0) return;
+  // Only a backend waits: never the postmaster (a rowguard.token in a configuration
+  // file is checked there too).
+  if (setting_failure_delay <= 0 || !IsUnderPostmaster || MyProc == nullptr) return;
   const TimestampTz deadline =
       TimestampTzPlusMilliseconds(GetCurrentTimestamp(), setting_failure_delay);
   for (;;) {

@@ -107,8 +107,8 @@ ROWGUARD_SQL_FUNCTION(rowguard_stats) {
   return static_cast<Datum>(0);
 }
 
-// Zeroes the counters one by one: concurrent adds during a reset land before or after
-// it, never lost in between.
+// Zeroes the counters one by one, each with one atomic write: an add that races with
+// the reset is counted either before it (and cleared) or after it.
 ROWGUARD_SQL_FUNCTION(rowguard_stats_reset) {
   for (int i = 0; i < kOutcomeCount; ++i) {
     if (shared_stats != nullptr) {

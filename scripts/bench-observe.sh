@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Costs of the observation features (issue 14), as pgbench A/B pairs (alternating AB, BA,
+# ...; tps and server CPU per transaction of each side; ratios are medians of the pairs):
+#
+#   S  per-transaction identity + point lookup, rowguard preloaded (cluster-wide stats:
+#      one atomic add per verification, plus the sessions slot on each identity change)
+#      vs the same on a cluster where rowguard is not preloaded (per-backend counters).
+#      Each transaction: BEGIN; set_config('rowguard.token', <token>, true) (a cache hit);
+#      a protected point lookup by primary key; COMMIT.
+#   P  the protected point lookup alone (session identity), preloaded vs not preloaded:
+#      the lookup path itself must not see the observation features at all.
+#   A  INSERT of one row into a table with rowguard.audit_columns' trigger vs the same
+#      INSERT into an identical table without it (session identity, preloaded cluster).
+#   A2 for reference, the same rule written as a PL/pgSQL trigger vs no trigger.
+#
+#   scripts/bench-observe.sh            BENCH_T seconds per run [5], BENCH_PAIRS pairs [3]
+#
+# Needs the extension installed (make -f Makefile.pgxs install). Figures and the command
+# line go to docs/performance.md ("Observation features").
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+T=${BENCH_T:-5}
+PAIRS=${BENCH_PAIRS:-3}
+OUT=${BENCH_OUT:-/tmp/rowguard-bench-observe-$$}
+mkdir -p "$OUT"
+
+# shellcheck source=scripts/pg-cluster.sh
+source scripts/pg-cluster.sh
+reap_clusters
+PRELOADED=""
+PLAIN=""
+cleanup() {
+  [[ -n "$PRELOADED" ]] && stop_cluster "$PRELOADED"
+  [[ -n "$PLAIN" ]] && stop_cluster "$PLAIN"
+  return 0
+}
+trap cleanup EXIT
+
+echo "rowguard observation benchmarks: ${T}s per run, $PAIRS pair(s), out $OUT"
+echo "machine: $(nproc) cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+common=("shared_buffers = 256MB" "autovacuum = off" "max_wal_size = 2GB")
+PRELOADED=$(pick_port "${ROWGUARD_BENCH_PORT:-55716}")
+start_cluster "$PRELOADED" "${common[@]}" "shared_preload_libraries = 'rowguard'"
+PLAIN=$(pick_port $((PRELOADED + 1)))
+start_cluster "$PLAIN" "${common[@]}"
+
+setup() {
+  use_cluster "$1"
+  psql_as postgres >/dev/null <<'SQL'
+\set ECHO none
+\i test/fixtures/keys.psql
+CREATE EXTENSION rowguard;
+SELECT rowguard.add_key(:'jwk_hs256');
+CREATE ROLE bench_app LOGIN;
+CREATE SCHEMA b AUTHORIZATION bench_app;
+SET ROLE bench_app;
+CREATE TABLE b.orders (id bigint PRIMARY KEY, tenant_id text NOT NULL, amount int NOT NULL);
+INSERT INTO b.orders SELECT g, 't' || (g % 10), g % 1000 FROM generate_series(1, 100000) g;
+CREATE INDEX ON b.orders (tenant_id);
+SELECT rowguard.tenant_policy('b.orders') IS NOT NULL;
+CREATE TABLE b.docs_plain (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text,
+                           created_by text, updated_by text);
+CREATE TABLE b.docs_audit (LIKE b.docs_plain INCLUDING ALL);
+SELECT rowguard.audit_columns('b.docs_audit') IS NOT NULL;
+-- For reference: the same rule as a PL/pgSQL trigger.
+CREATE TABLE b.docs_plpgsql (LIKE b.docs_plain INCLUDING ALL);
+CREATE FUNCTION b.who() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.created_by := CASE TG_OP WHEN 'INSERT' THEN rowguard.claim('sub') ELSE OLD.created_by END;
+    NEW.updated_by := rowguard.claim('sub');
+    RETURN NEW;
+END $$;
+CREATE TRIGGER who BEFORE INSERT OR UPDATE ON b.docs_plpgsql FOR EACH ROW EXECUTE FUNCTION b.who();
+RESET ROLE;
+VACUUM ANALYZE;
+SQL
+}
+setup "$PRELOADED"
+TOKEN=$(psql_as postgres -Atc "SELECT rowguard.sign('{\"sub\":\"bench\",\"tenant_id\":\"t7\",\"exp\":4102444800}', 'hs256-key')")
+setup "$PLAIN"
+psql_as postgres -c "ALTER ROLE bench_app SET rowguard.token = '$TOKEN'" >/dev/null
+use_cluster "$PRELOADED"
+psql_as postgres -c "ALTER ROLE bench_app SET rowguard.token = '$TOKEN'" >/dev/null
+
+cat > "$OUT/txn.pgbench" <<EOF2
+\set id random(1, 10000) * 10 + 7
+BEGIN;
+SELECT set_config('rowguard.token', '$TOKEN', true);
+SELECT id, amount FROM b.orders WHERE id = :id;
+COMMIT;
+EOF2
+cat > "$OUT/point.pgbench" <<'EOF2'
+\set id random(1, 10000) * 10 + 7
+SELECT id, amount FROM b.orders WHERE id = :id;
+EOF2
+for t in plain audit plpgsql; do
+  printf "INSERT INTO b.docs_%s (body, created_by, updated_by) VALUES ('x', 'client', 'client');\n" \
+    "$t" > "$OUT/insert_$t.pgbench"
+done
+
+# Server CPU of a cluster's exited backends (postmaster cutime + cstime, in clock ticks).
+children_cpu() {
+  local s; s=$(< "/proc/$(head -1 "$(cluster_data "$1")/postmaster.pid")/stat"); s=${s##*) }
+  # shellcheck disable=SC2086
+  set -- $s
+  echo $(( ${14} + ${15} ))
+}
+TICK_US=$(( 1000000 / $(getconf CLK_TCK) ))
+# tps PORT SCRIPT: one run; prints tps and server CPU microseconds per transaction.
+tps() {
+  local c0 c1 n
+  use_cluster "$1"
+  sleep 0.3; c0=$(children_cpu "$1")
+  "$PGBIN/pgbench" -n -M prepared -c 1 -T "$T" -U bench_app -f "$OUT/$2.pgbench" postgres \
+    > "$OUT/pgbench.out" 2> "$OUT/pgbench.err" || { cat "$OUT/pgbench.err" >&2; return 1; }
+  sleep 0.3; c1=$(children_cpu "$1")
+  n=$(awk '/number of transactions actually processed/ { print $NF }' "$OUT/pgbench.out")
+  n=${n%%/*}
+  echo "$(awk '/^tps = / { print $3; exit }' "$OUT/pgbench.out")" \
+    "$(awk -v d=$(( c1 - c0 )) -v t="$TICK_US" -v n="$n" 'BEGIN { printf "%.2f", d * t / n }')"
+}
+RESULTS=$OUT/results.tsv
+: > "$RESULTS"
+pair() { # pair ID LABEL "PORT SCRIPT" "PORT SCRIPT"
+  local i ta ca tb cb
+  for ((i = 1; i <= PAIRS; i++)); do
+    if ((i % 2 == 1)); then
+      read -r ta ca < <(tps $3); read -r tb cb < <(tps $4)
+    else
+      read -r tb cb < <(tps $4); read -r ta ca < <(tps $3)
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$ta" "$tb" "$ca" "$cb" "$2" >> "$RESULTS"
+    printf '  %-2s pair %d: A %8.1f tps %7.1f us CPU/tx   B %8.1f tps %7.1f us CPU/tx   A/B tps %.3f\n' \
+      "$1" "$i" "$ta" "$ca" "$tb" "$cb" "$(awk -v a="$ta" -v b="$tb" 'BEGIN { print a / b }')"
+  done
+}
+echo "== S. per-transaction set_config (cache hit) + point lookup: preloaded vs not preloaded"
+pair S "txn identity + lookup, preloaded vs not" "$PRELOADED txn" "$PLAIN txn"
+echo "== P. point lookup (session identity): preloaded vs not preloaded"
+pair P "point lookup, preloaded vs not" "$PRELOADED point" "$PLAIN point"
+echo "== A. INSERT with the audit_columns trigger vs without"
+pair A "insert, audit trigger vs none" "$PRELOADED insert_audit" "$PRELOADED insert_plain"
+echo "== A2. for reference: INSERT with the same rule as a PL/pgSQL trigger vs without"
+pair A2 "insert, PL/pgSQL trigger vs none" "$PRELOADED insert_plpgsql" "$PRELOADED insert_plain"
+
+use_cluster "$PRELOADED"
+echo "== stats of the preloaded cluster after the runs"
+psql_as postgres -Atc "SELECT outcome || ' ' || count FROM rowguard.stats() WHERE count > 0"
+echo
+echo "| id | comparison | A/B tps (median) | CPU/tx A / B (median, us) |"
+echo "|----|------------|------------------|---------------------------|"
+for id in S P A A2; do
+  awk -F'\t' -v id="$id" '$1 == id { r[++n] = $2 / $3; a[n] = $4; b[n] = $5; label = $6 }
+    function median(x, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
+      if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+      return k % 2 ? x[(k + 1) / 2] : (x[k / 2] + x[k / 2 + 1]) / 2 }
+    END { printf "| %s | %s | %.3f | %.1f / %.1f |\n", id, label, median(r, n), median(a, n), median(b, n) }' "$RESULTS"
+done
