@@ -16,7 +16,7 @@ extern "C" {
 
 #include "rowguard/pg/sql_function.hpp"
 
-extern "C" Datum rowguard_get_claim(PG_FUNCTION_ARGS);
+extern "C" Datum rowguard_claim(PG_FUNCTION_ARGS);
 
 namespace {
 
@@ -32,7 +32,7 @@ AuditCallSite* CallSiteOf(FunctionCallInfo fcinfo, const char* path) {
   if (site != nullptr) return site;
   MemoryContext context = fcinfo->flinfo->fn_mcxt;
   site = static_cast<AuditCallSite*>(MemoryContextAllocZero(context, sizeof(AuditCallSite)));
-  site->claim_function.fn_addr = rowguard_get_claim;
+  site->claim_function.fn_addr = rowguard_claim;
   site->claim_function.fn_oid = InvalidOid;
   site->claim_function.fn_nargs = 1;
   site->claim_function.fn_strict = true;

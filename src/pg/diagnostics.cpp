@@ -21,14 +21,9 @@ extern "C" {
 #include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/observe_shared.hpp"
+#include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/sql_function.hpp"
-#include "rowguard/pg/token_guc.hpp"
 
-#if PG_VERSION_NUM >= 170000
-#define ROWGUARD_LOCAL_XID (MyProc->vxid.lxid)
-#else
-#define ROWGUARD_LOCAL_XID (MyProc->lxid)
-#endif
 
 namespace rowguard::pg {
 
@@ -68,7 +63,7 @@ void ObserveRejected(int failure_class, const char* detail) {
   }
   CountOutcome(kOutcomeFirstFailure + failure_class);
   if (MyProc != nullptr) {
-    last_failure_xact = ROWGUARD_LOCAL_XID;
+    last_failure_xact = CompatLocalTransactionId();
     last_failure_class = failure_class;
     strlcpy(last_failure_detail, detail != nullptr ? detail : "", sizeof(last_failure_detail));
   }
@@ -156,7 +151,7 @@ ROWGUARD_SQL_FUNCTION(rowguard_session_status) {
   }
   PushCString(&state, "role", GetUserNameFromId(GetUserId(), false));
   const bool failed_here = last_failure_xact != InvalidLocalTransactionId &&
-                           last_failure_xact == ROWGUARD_LOCAL_XID;
+                           last_failure_xact == CompatLocalTransactionId();
   PushCString(&state, "last_failure", failed_here ? last_failure_detail : nullptr);
   PushCString(&state, "last_failure_class",
               failed_here ? rowguard::core::FailureClassName(

@@ -15,7 +15,6 @@ extern "C" {
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/observe.hpp"
-#include "rowguard/pg/token_guc.hpp"
 
 namespace rowguard::pg {
 

@@ -8,7 +8,6 @@ extern "C" {
 #include "catalog/pg_authid.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "storage/backendid.h"
 #include "storage/ipc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -20,6 +19,7 @@ extern "C" {
 
 #include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/observe_shared.hpp"
+#include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/sql_function.hpp"
 
 namespace rowguard::pg {
@@ -28,11 +28,7 @@ namespace {
 // This backend's slot, or nullptr (not preloaded, or not a regular backend).
 SessionSlot* OwnSlot() {
   if (session_slots == nullptr) return nullptr;
-#if PG_VERSION_NUM >= 170000
-  const int index = MyProcNumber;
-#else
-  const int index = MyBackendId - 1;  // backend ids start at 1
-#endif
+  const int index = CompatBackendIndex();
   if (index < 0 || index >= session_slot_count) return nullptr;
   return &session_slots[index];
 }
@@ -56,17 +52,7 @@ void ClearOwnSlot(int, Datum) {
 
 struct config_generic* TokenVariable() {
   static struct config_generic* variable = nullptr;
-  if (variable != nullptr) return variable;
-#if PG_VERSION_NUM >= 160000
-  int count = 0;
-  struct config_generic** variables = get_guc_variables(&count);
-#else
-  struct config_generic** variables = get_guc_variables();
-  const int count = GetNumConfigOptions();
-#endif
-  for (int i = 0; i < count; ++i) {
-    if (strcmp(variables[i]->name, "rowguard.token") == 0) variable = variables[i];
-  }
+  if (variable == nullptr) variable = CompatGucVariable("rowguard.token");
   return variable;
 }
 

@@ -13,7 +13,7 @@
 #include <cstdint>
 
 #include "rowguard/core/failure_class.hpp"
-#include "rowguard/pg/identity.hpp"
+#include "rowguard/pg/identity_block.hpp"
 
 extern "C" {
 #include "postgres.h"
