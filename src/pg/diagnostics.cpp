@@ -22,13 +22,11 @@ extern "C" {
 #include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/observe_shared.hpp"
 #include "rowguard/pg/pg_compat.hpp"
+#include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/sql_function.hpp"
 
 
 namespace rowguard::pg {
-
-int setting_failure_delay = 0;
-bool setting_log_identity = false;
 
 namespace {
 

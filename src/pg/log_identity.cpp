@@ -15,6 +15,7 @@ extern "C" {
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/observe.hpp"
+#include "rowguard/pg/settings.hpp"
 
 namespace rowguard::pg {
 

@@ -24,8 +24,10 @@ namespace rowguard::pg {
 char* setting_audience = nullptr;
 constexpr int kDefaultCacheSize = 1024;
 int setting_cache_size = kDefaultCacheSize;
+int setting_failure_delay = 0;
 int setting_leeway = static_cast<int>(core::kDefaultLeewaySeconds);
 int setting_log_authentications = kLogOff;
+bool setting_log_identity = false;
 int setting_max_token_bytes = static_cast<int>(core::kDefaultMaxTokenBytes);
 bool setting_require_exp = true;
 char* setting_roles_claim = nullptr;

@@ -33,10 +33,6 @@ constexpr int kOutcomeFirstFailure = 2;
 // memory, a fail-closed session): core::FailureClass::kOther.
 constexpr int kOtherFailure = static_cast<int>(core::FailureClass::kOther);
 
-// Settings (defined with the others in settings.cpp).
-extern int setting_failure_delay;  // milliseconds
-extern bool setting_log_identity;
-
 // Called from _PG_init; when rowguard is being preloaded, requests and attaches the
 // shared memory of the cluster-wide stats and the sessions array.
 void ObserveInit();
