@@ -223,9 +223,6 @@ BEGIN
     IF apply IS NULL THEN
         RAISE EXCEPTION 'apply must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF tbl IS NULL THEN
-        RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
     PERFORM rowguard._check_claim(claim);
     IF created_by IS NULL AND updated_by IS NULL THEN
         RAISE EXCEPTION 'audit_columns needs a created_by or an updated_by column'
@@ -236,12 +233,9 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'created_by keeps its value on UPDATE; updated_by changes.';
     END IF;
-    IF created_by IS NOT NULL THEN
-        PERFORM rowguard._column_type(tbl, created_by);
-    END IF;
-    IF updated_by IS NOT NULL THEN
-        PERFORM rowguard._column_type(tbl, updated_by);
-    END IF;
+    -- _column_type also refuses a NULL table.
+    PERFORM rowguard._column_type(tbl, c) FROM unnest(ARRAY[created_by, updated_by]) AS c
+     WHERE c IS NOT NULL;
     script := format(E'CREATE OR REPLACE TRIGGER rowguard_audit_columns\n'
                      '    BEFORE INSERT OR UPDATE ON %s FOR EACH ROW\n'
                      '    EXECUTE FUNCTION rowguard.audit_columns_trigger(%L, %L, %L);',
