@@ -13,6 +13,8 @@
 #   A  INSERT of 1,000 rows per statement into a table with rowguard.audit_columns'
 #      trigger vs the same INSERT into an identical table without it (session identity).
 #   A2 for reference, the same rule written as a PL/pgSQL trigger vs no trigger.
+#   A3 the same three inserts (50,000 rows per statement) timed inside one session,
+#      alternating, 4 rounds: medians and minimums of the wall time.
 #
 #   scripts/bench-observe.sh     BENCH_TX transactions per run [50], BENCH_PAIRS pairs [5]
 #
@@ -139,6 +141,26 @@ echo "== A2. for reference: the same rule as a PL/pgSQL trigger vs without"
 pair A2 "insert, PL/pgSQL trigger vs none" "$PRELOADED insert_plpgsql" "$PRELOADED insert_plain"
 
 use_cluster "$PRELOADED"
+echo "== A3. 50000-row INSERTs in one session (plain, audit_columns trigger, PL/pgSQL trigger)"
+psql_as bench_app -c "
+CREATE TEMP TABLE timing (kind text, ms float8);
+DO \$\$
+DECLARE t0 timestamptz; k text;
+BEGIN
+  FOR i IN 1..4 LOOP
+    FOREACH k IN ARRAY CASE WHEN i % 2 = 1 THEN ARRAY['plain', 'audit', 'plpgsql']
+                            ELSE ARRAY['plpgsql', 'audit', 'plain'] END LOOP
+      t0 := clock_timestamp();
+      EXECUTE format('INSERT INTO b.%I (body, created_by, updated_by)
+                      SELECT ''x'', ''client'', ''client'' FROM generate_series(1, 50000)', 'docs_' || k);
+      INSERT INTO timing VALUES (k, extract(epoch FROM clock_timestamp() - t0) * 1000);
+    END LOOP;
+  END LOOP;
+END \$\$;
+SELECT kind, round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric) AS median_ms,
+       round(min(ms)::numeric) AS min_ms,
+       round((1000 * min(ms) / 50)::numeric) AS min_ns_per_row
+  FROM timing GROUP BY kind ORDER BY min(ms);"
 echo "== stats of the preloaded cluster after the runs"
 psql_as postgres -Atc "SELECT outcome || ' ' || count FROM rowguard.stats() WHERE count > 0"
 echo

@@ -72,7 +72,7 @@ bool TokenIsTransactionScoped() {
 void ObservePublishIdentity(const Identity* identity) {
   if (IsParallelWorker() || InitializingParallelWorker) return;
   SessionSlot* slot = OwnSlot();
-  if (slot == nullptr) return;
+  if (slot == nullptr || (identity == nullptr && slot->pid == 0)) return;
   static bool exit_callback = false;
   if (!exit_callback) {
     before_shmem_exit(ClearOwnSlot, 0);
