@@ -97,6 +97,13 @@ SET rowguard.failure_delay = '300ms';
 SELECT pg_temp.elapsed_ms(format('SELECT rowguard.verify(%L)', :'forged')) >= 300 AS rejected_waits,
        pg_temp.elapsed_ms(format('SET rowguard.token = %L', :'expired')) >= 300 AS set_waits,
        pg_temp.elapsed_ms(format('SELECT rowguard.verify(%L)', :'alice')) < 300 AS accepted_does_not;
+-- The wait is interruptible: a statement timeout ends it long before the delay.
+SET rowguard.failure_delay = '20s';
+SET statement_timeout = '300ms';
+SELECT clock_timestamp() AS t0 \gset
+SELECT rowguard.verify(:'forged') IS NULL;
+RESET statement_timeout;
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '10 s' AS cancelled_early;
 RESET rowguard.failure_delay;
 
 -- explain_access, asked by the application role about its own identity.
