@@ -107,18 +107,16 @@ ROWGUARD_SQL_FUNCTION(rowguard_audit_columns_trigger) {
   if (created_by > 0) {
     columns[count] = created_by;
     if (is_insert) {
-      values[count] =
-          ClaimAs(site, TupleDescAttr(descriptor, created_by - 1), &nulls[count]);
+      values[count] = ClaimAs(site, TupleDescAttr(descriptor, created_by - 1), &nulls[count]);
     } else {
-      values[count] = heap_getattr(trigger_data->tg_trigtuple, created_by, descriptor,
-                                   &nulls[count]);
+      values[count] =
+          heap_getattr(trigger_data->tg_trigtuple, created_by, descriptor, &nulls[count]);
     }
     ++count;
   }
   if (updated_by > 0) {
     columns[count] = updated_by;
-    values[count] =
-        ClaimAs(site, TupleDescAttr(descriptor, updated_by - 1), &nulls[count]);
+    values[count] = ClaimAs(site, TupleDescAttr(descriptor, updated_by - 1), &nulls[count]);
     ++count;
   }
   if (count == 0) return PointerGetDatum(row);

@@ -25,7 +25,6 @@ extern "C" {
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/sql_function.hpp"
 
-
 namespace rowguard::pg {
 
 namespace {

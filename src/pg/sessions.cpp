@@ -138,12 +138,11 @@ ROWGUARD_SQL_FUNCTION(rowguard_sessions) {
                     errhint("Use rowguard.session_status() for this session's identity.")));
   }
   if (session_slots == nullptr) {
-    ereport(ERROR,
-            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-             errmsg("rowguard.sessions needs rowguard in shared_preload_libraries"),
-             errdetail("The sessions of other backends are kept in shared memory, which "
-                       "only a preloaded library can have."),
-             errhint("Add rowguard to shared_preload_libraries and restart the server.")));
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("rowguard.sessions needs rowguard in shared_preload_libraries"),
+                    errdetail("The sessions of other backends are kept in shared memory, which "
+                              "only a preloaded library can have."),
+                    errhint("Add rowguard to shared_preload_libraries and restart the server.")));
   }
   InitMaterializedSRF(fcinfo, 0);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);

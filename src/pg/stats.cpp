@@ -96,9 +96,8 @@ ROWGUARD_SQL_FUNCTION(rowguard_stats) {
   InitMaterializedSRF(fcinfo, 0);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   for (int i = 0; i < kOutcomeCount; ++i) {
-    const std::uint64_t count = shared_stats != nullptr
-                                    ? pg_atomic_read_u64(&shared_stats->counts[i])
-                                    : local_counts[i];
+    const std::uint64_t count =
+        shared_stats != nullptr ? pg_atomic_read_u64(&shared_stats->counts[i]) : local_counts[i];
     Datum values[2] = {CStringGetTextDatum(OutcomeName(i)),
                        Int64GetDatum(static_cast<int64>(count))};
     bool nulls[2] = {false, false};

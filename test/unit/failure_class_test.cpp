@@ -19,7 +19,7 @@ namespace {
 constexpr std::int64_t kNow = 1700000000;
 
 TEST(FailureClassTest, NamesAreTheContractsAndDistinct) {
-  const char* expected[] = {"signature", "expired",   "not_yet_valid", "audience", "issuer",
+  const char* expected[] = {"signature",   "expired",   "not_yet_valid", "audience", "issuer",
                             "unknown_key", "malformed", "revoked",       "role",     "other"};
   std::set<std::string> seen;
   for (int i = 0; i < kFailureClassCount; ++i) {
@@ -71,8 +71,8 @@ TEST(FailureClassTest, RealRejections) {
   EXPECT_EQ(class_of(tampered), FailureClass::kSignature);
   EXPECT_EQ(class_of(SignCompact(key.value(), R"({"exp":1})").value()), FailureClass::kExpired);
   EXPECT_EQ(class_of("not.a-token"), FailureClass::kMalformed);
-  const std::string none = EncodeBase64Url(R"({"alg":"none"})") + "." +
-                           EncodeBase64Url(R"({"exp":9999999999})") + ".";
+  const std::string none =
+      EncodeBase64Url(R"({"alg":"none"})") + "." + EncodeBase64Url(R"({"exp":9999999999})") + ".";
   EXPECT_EQ(class_of(none), FailureClass::kSignature);
   const std::string stranger = EncodeBase64Url(R"({"alg":"HS256","kid":"nobody"})") + "." +
                                EncodeBase64Url(R"({"exp":9999999999})") + ".c2ln";
