@@ -9,6 +9,7 @@ extern "C" {
 
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/identity.hpp"
+#include "rowguard/pg/identity_check.hpp"
 #include "rowguard/pg/key_store.hpp"
 #include "rowguard/pg/token_guc.hpp"
 
@@ -45,46 +46,7 @@ bool Step(JsonbValue* current, const char* name, int length, bool pointer) {
 
 }  // namespace
 
-const Identity* RequireCurrentIdentity() {
-  const Identity* identity = current_identity;
-  if (identity == nullptr) return nullptr;
-  const std::int64_t now = StatementStartSeconds();
-  if ((identity->flags & kIdentityHasExp) != 0) {
-    std::int64_t deadline;
-    if (!__builtin_add_overflow(identity->exp, identity->leeway, &deadline) && now >= deadline) {
-      BridgeError error;
-      BridgeCheckTimes(identity, now, &error);
-      ereport(ERROR,
-              (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid token"),
-               errdetail("%s", error.detail), errhint("Authenticate again with a fresh token.")));
-    }
-  }
-  if (!IsParallelWorker()) {
-    // A key removed by another session must end this identity at this backend's next
-    // statement, even when that statement takes no new lock (which is when PostgreSQL
-    // would otherwise read the invalidation queue). Once per statement, not per call:
-    // accessors run per row in a filter.
-    static TimestampTz statement_checked = 0;
-    const TimestampTz statement = GetCurrentStatementStartTimestamp();
-    if (statement != statement_checked) {
-      statement_checked = statement;
-      AcceptInvalidationMessages();
-    }
-  }
-  if (identity->key_generation != key_generation && !IsParallelWorker()) {
-    // The keys changed since this identity was verified: it stands only while its key
-    // does. (Workers skip this: they read no tables; their leader checks.)
-    const char* problem = nullptr;
-    if (EnsureKeyStore(&problem) && !BridgeStoreHasKey(IdentityKid(identity))) {
-      ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid token"),
-                      errdetail("key \"%s\" of the current identity has been removed",
-                                IdentityKid(identity)),
-                      errhint("Authenticate again with a token signed by a current key.")));
-    }
-    current_identity->key_generation = key_generation;
-  }
-  return identity;
-}
+const Identity* RequireCurrentIdentity() { return CheckIdentityInForce(); }
 
 const Jsonb* CurrentClaims() {
   const Identity* identity = RequireCurrentIdentity();

@@ -91,6 +91,10 @@ void FillVerified(const core::VerifiedToken& token, VerifiedPlain* out) {
     out->kid = MallocCopy(token.kid);
     out->iss = MallocCopy(token.claims.iss ? *token.claims.iss : std::string());
     out->jti = MallocCopy(token.claims.jti ? *token.claims.jti : std::string());
+    if (token.key_thumbprint.size() < sizeof(out->key_thumbprint)) {
+      std::memcpy(out->key_thumbprint, token.key_thumbprint.c_str(),
+                  token.key_thumbprint.size() + 1);
+    }
     if (token.claims.sub) {
       out->sub = MallocCopy(*token.claims.sub);
       out->sub_length = token.claims.sub->size();
@@ -211,6 +215,11 @@ bool BridgeReplaceStore(const KeyRow* keys, int key_count, const IssuerRow* issu
 
 bool BridgeStoreHasKey(const char* kid) noexcept {
   return g_store != nullptr && g_store->FindKey(kid) != nullptr;
+}
+
+bool BridgeStoreHasKeyMaterial(const char* kid, const char* thumbprint) noexcept {
+  const core::Key* key = g_store != nullptr ? g_store->FindKey(kid) : nullptr;
+  return key != nullptr && key->thumbprint() == thumbprint;
 }
 
 bool BridgeSign(const char* claims_json, std::size_t length, const char* kid, char** token,

@@ -14,6 +14,7 @@ PGDLLEXPORT void _PG_init(void);
 
 #include "rowguard/pg/key_store.hpp"
 #include "rowguard/pg/settings.hpp"
+#include "rowguard/pg/statement_masking.hpp"
 
 namespace {
 
@@ -44,4 +45,6 @@ void _PG_init(void) {
   previous_emit_log_hook = emit_log_hook;
   emit_log_hook = HideTokenStatements;
   rowguard::pg::DefineSettings();
+  rowguard::pg::InstallStatementHooks();
+  rowguard::pg::InstallLogRedaction();
 }

@@ -74,8 +74,9 @@ const char* FindUnprivilegedBaseValue() {
   for (int i = 0; i < count; ++i) {
     const struct config_generic* variable = variables[i];
     if ((variable->flags & GUC_CUSTOM_PLACEHOLDER) == 0) continue;
-    if (strncmp(variable->name, "rowguard.", 9) != 0) continue;
-    if (strcmp(variable->name, "rowguard.token") == 0) continue;  // USERSET
+    // Setting names compare case-insensitively: "ROWGUARD.leeway" is rowguard.leeway.
+    if (pg_strncasecmp(variable->name, "rowguard.", 9) != 0) continue;
+    if (pg_strcasecmp(variable->name, "rowguard.token") == 0) continue;  // USERSET
     const bool unprivileged =
         variable->reset_scontext == PGC_USERSET || variable->reset_scontext == PGC_BACKEND;
     if (unprivileged && variable->reset_source > PGC_S_DEFAULT) return variable->name;

@@ -14,6 +14,8 @@ extern "C" {
 
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/identity_check.hpp"
+#include "rowguard/pg/session_state_guard.hpp"
 #include "rowguard/pg/settings.hpp"
 
 namespace rowguard::pg {
@@ -86,6 +88,7 @@ Identity* BuildIdentity(const VerifiedPlain& verified) {
   identity->iat = verified.iat;
   identity->leeway = verified.leeway;
   identity->key_generation = key_generation;
+  memcpy(identity->key_thumbprint, verified.key_thumbprint, sizeof(identity->key_thumbprint));
   char* base = reinterpret_cast<char*>(identity);
   for (int i = 0; i < 4; ++i) {
     memcpy(base + offsets[i], strings[i], lengths[i]);
@@ -132,14 +135,7 @@ void FactsOf(const Identity* identity, TokenFactsPlain* facts) {
 
 }  // namespace
 
-std::int64_t StatementStartSeconds() {
-  TimestampTz now = IsTransactionState() ? GetCurrentStatementStartTimestamp() : 0;
-  if (now == 0) now = GetCurrentTimestamp();
-  // Floor division: PostgreSQL timestamps before 2000 are negative.
-  std::int64_t seconds = now / USECS_PER_SEC;
-  if (now % USECS_PER_SEC < 0) --seconds;
-  return seconds + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
-}
+std::int64_t StatementStartSeconds() { return IdentityClockSeconds(); }
 
 Identity* MakeIdentity(const char* token, const char** detail, bool log_result) {
   *detail = failure_detail;
@@ -220,6 +216,13 @@ bool CheckTokenHook(char** newval, void** extra, GucSource source) {
     return true;
   }
   const char* detail = nullptr;
+  if (!TokenMayStartHere(source, &detail)) {
+    GUC_check_errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE);
+    GUC_check_errmsg("cannot start a transaction identity on top of this session's state");
+    GUC_check_errdetail("%s", detail);
+    GUC_check_errhint("Run DISCARD ALL before the connection is handed on (a pooler's reset query), or drop the temporary objects and close the cursors first.");
+    return false;
+  }
   Identity* identity = MakeIdentity(*newval, &detail, !InitializingParallelWorker);
   if (identity == nullptr) {
     GUC_check_errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION);

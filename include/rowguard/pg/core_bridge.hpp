@@ -72,6 +72,8 @@ bool BridgeReplaceStore(const KeyRow* keys, int key_count, const IssuerRow* issu
                         int issuer_count, void (*skipped)(const char* kid, const char* detail),
                         BridgeError* error) noexcept;
 bool BridgeStoreHasKey(const char* kid) noexcept;
+// True when the key stored under `kid` is the material with this RFC 7638 thumbprint.
+bool BridgeStoreHasKeyMaterial(const char* kid, const char* thumbprint) noexcept;
 
 // Signs `claims_json` with the stored key `kid`; the token is malloc'ed into *token.
 bool BridgeSign(const char* claims_json, std::size_t length, const char* kid, char** token,
@@ -98,6 +100,7 @@ struct VerifiedPlain {
   std::size_t sub_length;
   char* iss;  // malloc'ed, "" when absent
   char* jti;  // malloc'ed, "" when absent
+  char key_thumbprint[48];  // of the key that verified it; "" when decoded only
 };
 void BridgeFreeVerified(VerifiedPlain* verified) noexcept;
 
