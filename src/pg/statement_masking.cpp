@@ -164,6 +164,9 @@ bool MaskStatementText(const char* text) {
 }
 
 void InstallStatementHooks() {
+  // The statement that loads rowguard (often the first SET rowguard.token or
+  // authenticate() of a session) was parsed before these hooks existed.
+  if (MaskStatementText(debug_query_string)) ReportAgain(debug_query_string, 0);
   previous_post_parse_analyze = post_parse_analyze_hook;
   post_parse_analyze_hook = MaskingPostParseAnalyze;
   previous_process_utility = ProcessUtility_hook;
