@@ -256,3 +256,4 @@ SELECT dblink_disconnect('admin');
 DROP PROCEDURE public.harden_loop(), public.harden_loop_removal();
 DROP TABLE public.harden_docs, public.harden_loop_log;
 SELECT rowguard.remove_key('harden-key') AS cleaned_up;
+DROP EXTENSION dblink;

@@ -78,4 +78,13 @@ bool TokenMayStartHere(int guc_source, const char** detail) {
   return SessionStateAllowsTransactionIdentity(detail);
 }
 
+void SetSessionStateCheckError(const char* detail) {
+  GUC_check_errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE);
+  GUC_check_errmsg("cannot start a transaction identity on top of this session's state");
+  GUC_check_errdetail("%s", detail);
+  GUC_check_errhint(
+      "Run DISCARD ALL before the connection is handed on (a pooler's reset query), or drop "
+      "the temporary objects and close the cursors first.");
+}
+
 }  // namespace rowguard::pg

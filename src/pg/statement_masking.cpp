@@ -6,7 +6,7 @@
 // pg_stat_statements (which stores the text after parse analysis or after
 // ProcessUtility, whichever side of rowguard it was loaded on), the STATEMENT line
 // of log_min_error_statement, auto_explain, a parallel worker's copy. Text the log
-// copies before parse analysis (log_statement) is masked by the emit_log_hook below.
+// copies before parse analysis (log_statement) is masked by log_redaction.cpp.
 // See docs/security-model.md, "Where a token can be seen".
 extern "C" {
 #include "postgres.h"
@@ -25,10 +25,9 @@ extern "C" {
 #include <cstring>
 
 #include "rowguard/core/token_text.hpp"
-#include "rowguard/pg/identity_check.hpp"
+#include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/session_state_guard.hpp"
 #include "rowguard/pg/statement_masking.hpp"
-#include "rowguard/pg/token_guc.hpp"
 
 namespace rowguard::pg {
 namespace {
@@ -36,7 +35,6 @@ namespace {
 post_parse_analyze_hook_type previous_post_parse_analyze = nullptr;
 ProcessUtility_hook_type previous_process_utility = nullptr;
 ExecutorStart_hook_type previous_executor_start = nullptr;
-emit_log_hook_type previous_emit_log = nullptr;
 
 void ReportAgain(const char* text, uint64 query_id) {
   // Only the text this backend reports as its activity (the top-level statement);
@@ -119,36 +117,13 @@ void MaskingExecutorStart(QueryDesc* query_desc, int eflags) {
   // by the accessors they run; EXPLAIN without ANALYZE runs nothing.
   if (current_identity != nullptr && query_desc->plannedstmt->parallelModeNeeded &&
       !IsParallelWorker() && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0) {
-    (void)CheckIdentityInForce();
+    (void)RequireCurrentIdentity();
   }
   if (previous_executor_start != nullptr) {
     previous_executor_start(query_desc, eflags);
   } else {
     standard_ExecutorStart(query_desc, eflags);
   }
-}
-
-void MaskField(char* field) {
-  if (field != nullptr) core::MaskTokensInPlace(field, strlen(field));
-}
-
-// Every text field of an ErrorData is a palloc'ed copy in ErrorContext, so it is
-// masked in place. The statement and the query that caused the error are not
-// ours to edit (they may live anywhere): when either holds a token the log line
-// leaves it out. Runs before the line is written to the server log and sent to the
-// client, so both see the same masked text.
-void RedactingEmitLog(ErrorData* edata) {
-  MaskField(edata->message);
-  MaskField(edata->detail);
-  MaskField(edata->detail_log);
-  MaskField(edata->hint);
-  MaskField(edata->context);
-  MaskField(edata->internalquery);
-  if (debug_query_string != nullptr &&
-      core::HasTokenRun(debug_query_string, strlen(debug_query_string))) {
-    edata->hide_stmt = true;
-  }
-  if (previous_emit_log != nullptr) previous_emit_log(edata);
 }
 
 }  // namespace
@@ -173,11 +148,6 @@ void InstallStatementHooks() {
   ProcessUtility_hook = MaskingProcessUtility;
   previous_executor_start = ExecutorStart_hook;
   ExecutorStart_hook = MaskingExecutorStart;
-}
-
-void InstallLogRedaction() {
-  previous_emit_log = emit_log_hook;
-  emit_log_hook = RedactingEmitLog;
 }
 
 }  // namespace rowguard::pg

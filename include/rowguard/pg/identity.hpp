@@ -1,53 +1,52 @@
-// The verified identity as the GUC machinery keeps it: one malloc'ed block of plain
-// data (PostgreSQL releases a GUC's extra with free()), laid out so that claim
-// accessors read it without parsing or allocating.
+// The identity: made from a token (MakeIdentity), put in force by rowguard.token's
+// assign hook, and required by every accessor (RequireCurrentIdentity), which re-checks
+// it against the statement clock and the key store. See docs/design.md.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
+
+#include "rowguard/pg/identity_block.hpp"
 
 namespace rowguard::pg {
 
-enum IdentityFlags : std::uint32_t {
-  kIdentityHasExp = 1u << 0,
-  kIdentityHasNbf = 1u << 1,
-  kIdentityHasIat = 1u << 2,
-  kIdentityHasSub = 1u << 3,
-};
+// The identity in force (rowguard.token's extra), or nullptr when unauthenticated.
+extern Identity* current_identity;
+// Changes (never to 0) whenever current_identity is assigned, so per-call-site caches
+// of claim values can tell that their identity is gone.
+extern std::uint64_t identity_serial;
 
-struct Identity {
-  std::uint32_t size;            // bytes in the whole block
-  std::uint32_t flags;           // IdentityFlags
-  std::int64_t exp, nbf, iat;    // seconds since the Unix epoch, per flags
-  std::int64_t leeway;           // the leeway that applied when it was verified
-  std::uint64_t key_generation;  // the key set it was verified against (see key_store)
-  std::uint32_t kid_offset;      // NUL-terminated strings inside the block
-  std::uint32_t sub_offset;
-  std::uint32_t sub_length;
-  std::uint32_t iss_offset;  // for log lines of cached identities
-  std::uint32_t jti_offset;
-  std::uint32_t jsonb_offset;  // a Jsonb varlena (the claims), MAXALIGNed
-  std::uint32_t jsonb_length;
-  // RFC 7638 thumbprint (base64url, NUL-terminated) of the key material that verified
-  // it: the identity stands while that material is stored under its kid. Empty in
-  // parallel workers, which verify nothing.
-  char key_thumbprint[48];
-};
+// Called by rowguard.token's assign hook only.
+void SetCurrentIdentity(Identity* identity);
 
-inline const char* IdentityKid(const Identity* id) {
-  return reinterpret_cast<const char*>(id) + id->kid_offset;
-}
-inline const char* IdentitySub(const Identity* id) {
-  return reinterpret_cast<const char*>(id) + id->sub_offset;
-}
-inline const char* IdentityIss(const Identity* id) {
-  return reinterpret_cast<const char*>(id) + id->iss_offset;
-}
-inline const char* IdentityJti(const Identity* id) {
-  return reinterpret_cast<const char*>(id) + id->jti_offset;
-}
-inline const void* IdentityJsonb(const Identity* id) {
-  return reinterpret_cast<const char*>(id) + id->jsonb_offset;
-}
+// Verifies `token` (through the identity cache) and returns an Identity allocated with
+// CompatAllocGucExtra (release it with CompatFreeGucExtra unless it is handed to the
+// GUC machinery as an extra), or nullptr with *detail set (static storage, a full
+// sentence) when the token is refused; facts are logged as
+// rowguard.log_authentications says when `log_result`. A refused token is a return
+// value, never an ERROR; but loading the key store may raise an ERROR (out of memory,
+// a key table that cannot be read), which the caller lets propagate.
+Identity* MakeIdentity(const char* token, const char** detail, bool log_result);
+
+// The one place where an identity in force is checked again after it was made; returns
+// it, or nullptr when unauthenticated. Raises 28000 when the identity has ended:
+// - at every call: expired at the identity clock (IdentityClockSeconds);
+// - in the leader, once per statement, per transaction (a procedure that COMMITs
+//   starts new ones inside one statement) and per identity: pending invalidations are
+//   read, the checks registered with AddIdentityCheck run, and the key material that
+//   verified the identity must still be stored under its kid.
+// Accessors call it; so does the leader at executor start of a plan with parallel
+// workers (statement_masking.cpp), before any worker runs. See
+// docs/security-model.md, "When an identity ends".
+const Identity* RequireCurrentIdentity();
+
+// A further check of a live identity (e.g. revocation, allowed role): it raises an
+// ERROR to end the identity. Runs in the leader only, after invalidation messages were
+// read, at most once per statement, transaction and identity. Register from _PG_init.
+using IdentityCheck = void (*)(const Identity* identity);
+void AddIdentityCheck(IdentityCheck check);
+
+// Unix seconds of the clock every time check uses: the later of the current
+// statement's and the current transaction's start.
+std::int64_t IdentityClockSeconds();
 
 }  // namespace rowguard::pg

@@ -22,4 +22,7 @@ bool SessionStateAllowsTransactionIdentity(const char** detail);
 // start (startup packet, ALTER ROLE/DATABASE SET) or asks for session scope.
 bool TokenMayStartHere(int guc_source, const char** detail);
 
+// The refusal from a GUC check hook (SQLSTATE 55000, with `detail` and a hint).
+void SetSessionStateCheckError(const char* detail);
+
 }  // namespace rowguard::pg

@@ -1,22 +1,26 @@
-// rowguard.token: verification happens in the check hook, so SET, SET LOCAL,
-// set_config, RESET, DISCARD ALL, savepoints and parallel workers all follow
-// PostgreSQL's own GUC rules (DESIGN.md, "Identity is the GUC rowguard.token").
-#include "rowguard/pg/token_guc.hpp"
-
+// The identity (include/rowguard/pg/identity.hpp): made from a token in rowguard.token's
+// check hook (or by rowguard.verify), required with its re-checks by every accessor,
+// and the statement clock both use (docs/design.md, "The path a token takes").
 extern "C" {
+#include "postgres.h"
+
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 }
 
+#include "rowguard/pg/identity.hpp"
+
 #include "rowguard/pg/core_bridge.hpp"
+#include "rowguard/pg/identity_cache.hpp"
 #include "rowguard/pg/key_store.hpp"
-#include "rowguard/pg/identity_check.hpp"
-#include "rowguard/pg/session_state_guard.hpp"
+#include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/settings.hpp"
+#include "rowguard/pg/token_error.hpp"
 
 namespace rowguard::pg {
 
@@ -26,6 +30,10 @@ std::uint64_t identity_serial = 1;
 namespace {
 
 char failure_detail[kDetailSize];
+
+constexpr int kMaxIdentityChecks = 8;
+IdentityCheck identity_checks[kMaxIdentityChecks];
+int identity_check_count = 0;
 
 MemoryContext ScratchContext() {
   static MemoryContext scratch = nullptr;
@@ -74,7 +82,7 @@ Identity* BuildIdentity(const VerifiedPlain& verified) {
   }
   const std::size_t jsonb_offset = MAXALIGN(cursor);
   const std::size_t size = jsonb_offset + VARSIZE(claims);
-  auto* identity = static_cast<Identity*>(malloc(size));
+  auto* identity = static_cast<Identity*>(CompatAllocGucExtra(size));
   if (identity == nullptr) {
     MemoryContextReset(ScratchContext());
     strlcpy(failure_detail, "out of memory", sizeof(failure_detail));
@@ -107,7 +115,7 @@ Identity* BuildIdentity(const VerifiedPlain& verified) {
 }
 
 Identity* CopyIdentity(const Identity* source) {
-  auto* copy = static_cast<Identity*>(malloc(source->size));
+  auto* copy = static_cast<Identity*>(CompatAllocGucExtra(source->size));
   if (copy == nullptr) {
     strlcpy(failure_detail, "out of memory", sizeof(failure_detail));
     return nullptr;
@@ -119,11 +127,11 @@ Identity* CopyIdentity(const Identity* source) {
 void LogOutcome(bool success, const TokenFactsPlain& facts, const char* reason) {
   if (setting_log_authentications == kLogOff) return;
   if (success && setting_log_authentications != kLogAll) return;
-  ereport(LOG,
-          (errmsg(success ? "rowguard: token accepted" : "rowguard: token rejected: %s", reason),
-           errdetail_log("kid=\"%s\" iss=\"%s\" sub=\"%s\" jti=\"%s\"", facts.kid, facts.iss,
-                         facts.sub, facts.jti),
-           errhidestmt(true), errhidecontext(true)));
+  ereport(LOG, (success ? errmsg(ROWGUARD_LOG_PREFIX "token accepted")
+                        : errmsg(ROWGUARD_LOG_PREFIX "token rejected: %s", reason),
+                errdetail_log("kid=\"%s\" iss=\"%s\" sub=\"%s\" jti=\"%s\"", facts.kid, facts.iss,
+                              facts.sub, facts.jti),
+                errhidestmt(true), errhidecontext(true)));
 }
 
 void FactsOf(const Identity* identity, TokenFactsPlain* facts) {
@@ -135,7 +143,21 @@ void FactsOf(const Identity* identity, TokenFactsPlain* facts) {
 
 }  // namespace
 
-std::int64_t StatementStartSeconds() { return IdentityClockSeconds(); }
+std::int64_t IdentityClockSeconds() {
+  TimestampTz now = 0;
+  if (IsTransactionState()) {
+    // Inside a procedure each COMMIT starts a transaction whose start is the current
+    // time, while the CALL statement's start stays: the later of the two is "now".
+    now = GetCurrentStatementStartTimestamp();
+    const TimestampTz transaction = GetCurrentTransactionStartTimestamp();
+    if (transaction > now) now = transaction;
+  }
+  if (now == 0) now = GetCurrentTimestamp();
+  // Floor division: PostgreSQL timestamps before 2000 are negative.
+  std::int64_t seconds = now / USECS_PER_SEC;
+  if (now % USECS_PER_SEC < 0) --seconds;
+  return seconds + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+}
 
 Identity* MakeIdentity(const char* token, const char** detail, bool log_result) {
   *detail = failure_detail;
@@ -147,7 +169,8 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
 
   if (InitializingParallelWorker) {
     // Workers receive GUC values only from their leader, whose check hook verified
-    // this exact value; a worker must not read tables (DESIGN.md), so it only decodes.
+    // this exact value; a worker must not read tables (docs/design.md), so it only
+    // decodes.
     if (!BridgeDecodeFromLeader(token, length, static_cast<std::size_t>(setting_max_token_bytes),
                                 &verified, &error)) {
       strlcpy(failure_detail, error.detail, sizeof(failure_detail));
@@ -169,7 +192,7 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
     strlcpy(failure_detail, problem, sizeof(failure_detail));
     return nullptr;
   }
-  const std::int64_t now = StatementStartSeconds();
+  const std::int64_t now = IdentityClockSeconds();
 
   if (const Identity* cached = CacheFind(token, length)) {
     if (!BridgeCheckTimes(cached, now, &error)) {
@@ -194,7 +217,8 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
                                 setting_leeway, setting_require_exp,
                                 setting_audience ? setting_audience : ""};
   TokenFactsPlain facts;
-  if (!BridgeVerify(token, length, settings, &verified, log_result ? &facts : nullptr, &error)) {
+  if (!BridgeVerify(CurrentTrustStore(), token, length, settings, &verified,
+                    log_result ? &facts : nullptr, &error)) {
     strlcpy(failure_detail, error.detail, sizeof(failure_detail));
     if (log_result) LogOutcome(false, facts, failure_detail);
     return nullptr;
@@ -210,35 +234,75 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
   return identity;
 }
 
-bool CheckTokenHook(char** newval, void** extra, GucSource source) {
-  if (*newval == nullptr || **newval == '\0') {
-    *extra = nullptr;
-    return true;
-  }
-  const char* detail = nullptr;
-  if (!TokenMayStartHere(source, &detail)) {
-    GUC_check_errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE);
-    GUC_check_errmsg("cannot start a transaction identity on top of this session's state");
-    GUC_check_errdetail("%s", detail);
-    GUC_check_errhint("Run DISCARD ALL before the connection is handed on (a pooler's reset query), or drop the temporary objects and close the cursors first.");
-    return false;
-  }
-  Identity* identity = MakeIdentity(*newval, &detail, !InitializingParallelWorker);
-  if (identity == nullptr) {
-    GUC_check_errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION);
-    GUC_check_errmsg("invalid token");
-    GUC_check_errdetail("%s", detail);
-    return false;
-  }
-  *extra = identity;
-  return true;
-}
-
-void AssignTokenHook(const char*, void* extra) {
-  current_identity = static_cast<Identity*>(extra);
+void SetCurrentIdentity(Identity* identity) {
+  current_identity = identity;
   ++identity_serial;
 }
 
-const char* ShowTokenHook() { return current_identity != nullptr ? "(verified token)" : ""; }
+void AddIdentityCheck(IdentityCheck check) {
+  if (identity_check_count == kMaxIdentityChecks) elog(ERROR, "too many rowguard identity checks");
+  identity_checks[identity_check_count++] = check;
+}
+
+const Identity* RequireCurrentIdentity() {
+  Identity* identity = current_identity;
+  if (identity == nullptr) return nullptr;
+  // Time rules are the core's (CheckTimes); their answer cannot change while the
+  // identity and the identity clock stay the same, and accessors run once per row,
+  // so the check runs once per (identity, second of the clock). A failure is never
+  // remembered: every call raises it again.
+  static std::uint64_t times_checked_serial = 0;
+  static std::int64_t times_checked_at = 0;
+  const std::int64_t now = IdentityClockSeconds();
+  if (times_checked_serial != identity_serial || times_checked_at != now) {
+    BridgeError error;
+    if (!BridgeCheckTimes(identity, now, &error)) {
+      ReportInvalidToken(error.detail, "Authenticate again with a fresh token.");
+    }
+    times_checked_serial = identity_serial;
+    times_checked_at = now;
+  }
+  // Workers read no tables; their leader checks, also at executor start before they
+  // run (statement_masking.cpp).
+  if (IsParallelWorker()) return identity;
+
+  // What another session can change is looked at once per statement, per transaction
+  // (a procedure that COMMITs starts new ones inside one statement) and per identity,
+  // not per call: accessors run per row in a filter. Reading the invalidation queue
+  // here matters when the statement takes no new lock, which is when PostgreSQL would
+  // otherwise read it.
+  static TimestampTz checked_statement = 0;
+  static TimestampTz checked_transaction = 0;
+  static std::uint64_t checked_serial = 0;
+  const TimestampTz statement = GetCurrentStatementStartTimestamp();
+  const TimestampTz transaction = GetCurrentTransactionStartTimestamp();
+  if (statement != checked_statement || transaction != checked_transaction ||
+      identity_serial != checked_serial) {
+    checked_statement = statement;
+    checked_transaction = transaction;
+    checked_serial = identity_serial;
+    AcceptInvalidationMessages();
+    // Call point for the checks other parts register (revocation, allowed role).
+    for (int i = 0; i < identity_check_count; ++i) identity_checks[i](identity);
+  }
+  if (identity->key_generation != key_generation) {
+    // The keys changed since this identity was verified: it stands only while the key
+    // material that verified it is stored under its kid.
+    const char* problem = nullptr;
+    if (EnsureKeyStore(&problem) &&
+        !BridgeStoreHasKeyMaterial(CurrentTrustStore(), IdentityKid(identity),
+                                   identity->key_thumbprint)) {
+      const bool replaced = BridgeStoreHasKey(CurrentTrustStore(), IdentityKid(identity));
+      ReportInvalidToken(
+          psprintf(replaced ? "key \"%s\" of the current identity has been replaced by other "
+                              "key material"
+                            : "key \"%s\" of the current identity has been removed",
+                   IdentityKid(identity)),
+          "Authenticate again with a token signed by a current key.");
+    }
+    identity->key_generation = key_generation;
+  }
+  return identity;
+}
 
 }  // namespace rowguard::pg

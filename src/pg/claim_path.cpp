@@ -1,17 +1,6 @@
-#include "rowguard/pg/claim_lookup.hpp"
-
-extern "C" {
-#include "access/parallel.h"
-#include "access/xact.h"
-#include "utils/builtins.h"
-#include "utils/inval.h"
-}
-
-#include "rowguard/pg/core_bridge.hpp"
-#include "rowguard/pg/identity.hpp"
-#include "rowguard/pg/identity_check.hpp"
-#include "rowguard/pg/key_store.hpp"
-#include "rowguard/pg/token_guc.hpp"
+// Claim paths (include/rowguard/pg/claim_path.hpp): names, dotted paths and RFC 6901
+// JSON Pointers, walked over the Jsonb image in place.
+#include "rowguard/pg/claim_path.hpp"
 
 namespace rowguard::pg {
 namespace {
@@ -45,13 +34,6 @@ bool Step(JsonbValue* current, const char* name, int length, bool pointer) {
 }
 
 }  // namespace
-
-const Identity* RequireCurrentIdentity() { return CheckIdentityInForce(); }
-
-const Jsonb* CurrentClaims() {
-  const Identity* identity = RequireCurrentIdentity();
-  return identity ? static_cast<const Jsonb*>(IdentityJsonb(identity)) : nullptr;
-}
 
 bool FindClaim(const Jsonb* claims, const char* path, int path_length, JsonbValue* value) {
   value->type = jbvBinary;
