@@ -14,8 +14,8 @@ constexpr std::size_t kMinSecondSegment = 2;
 constexpr char kMarker[] = "[redacted]";
 
 bool IsBase64Url(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
 }
 
 std::size_t SegmentEnd(const char* text, std::size_t length, std::size_t at) noexcept {

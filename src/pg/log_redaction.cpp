@@ -25,10 +25,10 @@ void MaskField(char* field) {
 }
 
 // Every text field of an ErrorData is a palloc'ed copy in ErrorContext, so it is
-// masked in place. The statement (debug_query_string) is not ours to edit here (it
-// may live anywhere): when it still holds a token - an error before parse analysis
-// masked it, a syntax error say - the log line leaves it out. Runs before the line is written to the server log and sent to the
-// client, so both see the same masked text.
+// masked in place. The statement (debug_query_string) is not ours to edit here (it may
+// live anywhere): when it still holds a token - an error raised before parse analysis
+// could mask it, a syntax error say - the log line leaves it out. Runs before the line
+// is written to the server log and sent to the client, so both see the same text.
 void RedactingEmitLog(ErrorData* edata) {
   MaskField(edata->message);
   MaskField(edata->detail);

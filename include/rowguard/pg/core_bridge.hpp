@@ -107,8 +107,8 @@ struct VerifiedPlain {
   char* kid;  // malloc'ed
   char* sub;  // malloc'ed or nullptr
   std::size_t sub_length;
-  char* iss;  // malloc'ed, "" when absent
-  char* jti;  // malloc'ed, "" when absent
+  char* iss;                // malloc'ed, "" when absent
+  char* jti;                // malloc'ed, "" when absent
   char key_thumbprint[48];  // of the key that verified it; "" when decoded only
 };
 void BridgeFreeVerified(VerifiedPlain* verified) noexcept;
