@@ -5,7 +5,8 @@
 # (SET / SET LOCAL / set_config / authenticate with the token in the SQL text or as a
 # bind parameter), inside statements that fail for other reasons (division by zero
 # beside authenticate(), DO blocks with PL/pgSQL CONTEXT lines, dynamic SQL, a syntax
-# error, an error raised in a parallel worker). Afterwards no server log line and no
+# error, an error raised in a parallel worker, a failing bind-parameter statement with
+# log_parameter_max_length_on_error = -1). Afterwards no server log line and no
 # pg_stat_statements entry may hold any token. Three loading orders, one cluster
 # restarted between them: pg_stat_statements before rowguard in
 # shared_preload_libraries, after it, and rowguard loaded per session
@@ -43,6 +44,7 @@ PORT=$(pick_port 55810)
 start_cluster "$PORT" "shared_preload_libraries = 'pg_stat_statements,rowguard'" \
   "pg_stat_statements.track_utility = on" "log_statement = 'all'" \
   "log_min_error_statement = error" "log_error_verbosity = verbose" \
+  "log_parameter_max_length_on_error = -1" \
   "rowguard.log_authentications = all" "max_parallel_workers_per_gather = 2"
 LOG=$(cluster_log "$PORT")
 DATA=$(cluster_data "$PORT")
@@ -169,6 +171,8 @@ grep -q "division by zero" "$LOG" || fail "the server log has no error lines"
 grep -q 'statement: SET LOCAL rowguard.token' "$LOG" || fail "log_statement lines are missing"
 grep -q '\[redacted\]' "$LOG" || fail "the log shows no masked token"
 grep -q 'CONTEXT:  parallel worker' "$LOG" || fail "no error was raised in a parallel worker"
+grep -q 'unnamed portal with parameters: \$1 = .\[redacted\]' "$LOG" ||
+  fail "no error line carried a bind parameter (log_parameter_max_length_on_error)"
 
 if ((failures == 0)); then
   echo "harden: all checks passed"
