@@ -18,6 +18,7 @@ extern "C" {
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/identity_cache.hpp"
 #include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/token_error.hpp"
@@ -185,11 +186,13 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
     snprintf(failure_detail, sizeof(failure_detail),
              "the session's connection overrode \"%s\", a superuser-only setting",
              setting_overridden_at_connection);
+    ObserveRejected(kOtherFailure, failure_detail);
     return nullptr;
   }
   const char* problem = nullptr;
   if (!EnsureKeyStore(&problem)) {
     strlcpy(failure_detail, problem, sizeof(failure_detail));
+    ObserveRejected(kOtherFailure, failure_detail);
     return nullptr;
   }
   const std::int64_t now = IdentityClockSeconds();
@@ -202,9 +205,11 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
         FactsOf(cached, &facts);
         LogOutcome(false, facts, failure_detail);
       }
+      ObserveRejected(error.failure_class, failure_detail);
       return nullptr;
     }
     Identity* identity = CopyIdentity(cached);
+    if (identity != nullptr) ObserveAccepted(true);
     if (identity != nullptr && log_result) {
       TokenFactsPlain facts;
       FactsOf(identity, &facts);
@@ -221,14 +226,17 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
                     log_result ? &facts : nullptr, &error)) {
     strlcpy(failure_detail, error.detail, sizeof(failure_detail));
     if (log_result) LogOutcome(false, facts, failure_detail);
+    ObserveRejected(error.failure_class, failure_detail);
     return nullptr;
   }
   Identity* identity = BuildIdentity(verified);
   BridgeFreeVerified(&verified);
   if (identity == nullptr) {
     if (log_result) LogOutcome(false, facts, failure_detail);
+    ObserveRejected(kOtherFailure, failure_detail);
     return nullptr;
   }
+  ObserveAccepted(false);
   CacheInsert(token, length, identity, setting_cache_size);
   if (log_result) LogOutcome(true, facts, nullptr);
   return identity;
@@ -237,6 +245,7 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
 void SetCurrentIdentity(Identity* identity) {
   current_identity = identity;
   ++identity_serial;
+  ObservePublishIdentity(current_identity);
 }
 
 void AddIdentityCheck(IdentityCheck check) {

@@ -10,6 +10,7 @@ PGDLLEXPORT void _PG_init(void);
 }
 
 #include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/statement_masking.hpp"
 #include "rowguard/pg/token_error.hpp"
@@ -20,4 +21,5 @@ void _PG_init(void) {
   rowguard::pg::DefineSettings();
   rowguard::pg::InstallStatementHooks();
   rowguard::pg::InstallLogRedaction();
+  rowguard::pg::ObserveInit();
 }

@@ -7,8 +7,10 @@ enum LogAuthentications { kLogOff, kLogFailures, kLogAll };
 
 extern char* setting_audience;
 extern int setting_cache_size;
+extern int setting_failure_delay;  // milliseconds
 extern int setting_leeway;
 extern int setting_log_authentications;
+extern bool setting_log_identity;
 extern int setting_max_token_bytes;
 extern bool setting_require_exp;
 extern char* setting_roles_claim;
