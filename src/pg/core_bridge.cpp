@@ -92,6 +92,10 @@ void FillVerified(const core::VerifiedToken& token, VerifiedPlain* out) {
     out->kid = MallocCopy(token.kid);
     out->iss = MallocCopy(token.claims.iss ? *token.claims.iss : std::string());
     out->jti = MallocCopy(token.claims.jti ? *token.claims.jti : std::string());
+    if (token.key_thumbprint.size() < sizeof(out->key_thumbprint)) {
+      std::memcpy(out->key_thumbprint, token.key_thumbprint.c_str(),
+                  token.key_thumbprint.size() + 1);
+    }
     if (token.claims.sub) {
       out->sub = MallocCopy(*token.claims.sub);
       out->sub_length = token.claims.sub->size();
@@ -205,6 +209,17 @@ bool BridgeStoreHasKey(const core::TrustStore* store, const char* kid) noexcept 
   // closed).
   try {
     return store != nullptr && store->FindKey(kid) != nullptr;
+  } catch (...) {
+    return false;
+  }
+}
+
+bool BridgeStoreHasKeyMaterial(const core::TrustStore* store, const char* kid,
+                               const char* thumbprint) noexcept {
+  // Out of memory reports the material as absent: the identity ends (fails closed).
+  try {
+    const core::Key* key = store != nullptr ? store->FindKey(kid) : nullptr;
+    return key != nullptr && key->thumbprint() == thumbprint;
   } catch (...) {
     return false;
   }

@@ -33,6 +33,10 @@ namespace {
 
 char failure_detail[kDetailSize];
 
+constexpr int kMaxIdentityChecks = 8;
+IdentityCheck identity_checks[kMaxIdentityChecks];
+int identity_check_count = 0;
+
 MemoryContext ScratchContext() {
   static MemoryContext scratch = nullptr;
   if (scratch == nullptr) {
@@ -94,6 +98,7 @@ Identity* BuildIdentity(const VerifiedPlain& verified) {
   identity->iat = verified.iat;
   identity->leeway = verified.leeway;
   identity->key_generation = key_generation;
+  memcpy(identity->key_thumbprint, verified.key_thumbprint, sizeof(identity->key_thumbprint));
   char* base = reinterpret_cast<char*>(identity);
   for (int i = 0; i < 4; ++i) {
     memcpy(base + offsets[i], strings[i], lengths[i]);
@@ -140,8 +145,15 @@ void FactsOf(const Identity* identity, TokenFactsPlain* facts) {
 
 }  // namespace
 
-std::int64_t StatementStartSeconds() {
-  TimestampTz now = IsTransactionState() ? GetCurrentStatementStartTimestamp() : 0;
+std::int64_t IdentityClockSeconds() {
+  TimestampTz now = 0;
+  if (IsTransactionState()) {
+    // Inside a procedure each COMMIT starts a transaction whose start is the current
+    // time, while the CALL statement's start stays: the later of the two is "now".
+    now = GetCurrentStatementStartTimestamp();
+    const TimestampTz transaction = GetCurrentTransactionStartTimestamp();
+    if (transaction > now) now = transaction;
+  }
   if (now == 0) now = GetCurrentTimestamp();
   // Floor division: PostgreSQL timestamps before 2000 are negative.
   std::int64_t seconds = now / USECS_PER_SEC;
@@ -184,7 +196,7 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
     ObserveRejected(kOtherFailure, failure_detail);
     return nullptr;
   }
-  const std::int64_t now = StatementStartSeconds();
+  const std::int64_t now = IdentityClockSeconds();
 
   if (const Identity* cached = CacheFind(token, length)) {
     if (!BridgeCheckTimes(cached, now, &error)) {
@@ -238,16 +250,21 @@ void SetCurrentIdentity(Identity* identity) {
   ObservePublishIdentity(current_identity);
 }
 
+void AddIdentityCheck(IdentityCheck check) {
+  if (identity_check_count == kMaxIdentityChecks) elog(ERROR, "too many rowguard identity checks");
+  identity_checks[identity_check_count++] = check;
+}
+
 const Identity* RequireCurrentIdentity() {
   Identity* identity = current_identity;
   if (identity == nullptr) return nullptr;
   // Time rules are the core's (CheckTimes); their answer cannot change while the
-  // identity and the statement clock stay the same, and accessors run once per row,
-  // so the check runs once per (identity, second of statement start). A failure is
-  // never remembered: every call raises it again.
+  // identity and the identity clock stay the same, and accessors run once per row,
+  // so the check runs once per (identity, second of the clock). A failure is never
+  // remembered: every call raises it again.
   static std::uint64_t times_checked_serial = 0;
   static std::int64_t times_checked_at = 0;
-  const std::int64_t now = StatementStartSeconds();
+  const std::int64_t now = IdentityClockSeconds();
   if (times_checked_serial != identity_serial || times_checked_at != now) {
     BridgeError error;
     if (!BridgeCheckTimes(identity, now, &error)) {
@@ -256,26 +273,42 @@ const Identity* RequireCurrentIdentity() {
     times_checked_serial = identity_serial;
     times_checked_at = now;
   }
-  if (!IsParallelWorker()) {
-    // A key removed by another session must end this identity at this backend's next
-    // statement, even when that statement takes no new lock (which is when PostgreSQL
-    // would otherwise read the invalidation queue). Once per statement, not per call:
-    // accessors run per row in a filter.
-    static TimestampTz statement_checked = 0;
-    const TimestampTz statement = GetCurrentStatementStartTimestamp();
-    if (statement != statement_checked) {
-      statement_checked = statement;
-      AcceptInvalidationMessages();
-    }
+  // Workers read no tables; their leader checks, also at executor start before they
+  // run (statement_masking.cpp).
+  if (IsParallelWorker()) return identity;
+
+  // What another session can change is looked at once per statement, per transaction
+  // (a procedure that COMMITs starts new ones inside one statement) and per identity,
+  // not per call: accessors run per row in a filter. Reading the invalidation queue
+  // here matters when the statement takes no new lock, which is when PostgreSQL would
+  // otherwise read it.
+  static TimestampTz checked_statement = 0;
+  static TimestampTz checked_transaction = 0;
+  static std::uint64_t checked_serial = 0;
+  const TimestampTz statement = GetCurrentStatementStartTimestamp();
+  const TimestampTz transaction = GetCurrentTransactionStartTimestamp();
+  if (statement != checked_statement || transaction != checked_transaction ||
+      identity_serial != checked_serial) {
+    checked_statement = statement;
+    checked_transaction = transaction;
+    checked_serial = identity_serial;
+    AcceptInvalidationMessages();
+    // Call point for the checks other parts register (revocation, allowed role).
+    for (int i = 0; i < identity_check_count; ++i) identity_checks[i](identity);
   }
-  if (identity->key_generation != key_generation && !IsParallelWorker()) {
-    // The keys changed since this identity was verified: it stands only while its key
-    // does. (Workers skip this: they read no tables; their leader checks.)
+  if (identity->key_generation != key_generation) {
+    // The keys changed since this identity was verified: it stands only while the key
+    // material that verified it is stored under its kid.
     const char* problem = nullptr;
     if (EnsureKeyStore(&problem) &&
-        !BridgeStoreHasKey(CurrentTrustStore(), IdentityKid(identity))) {
+        !BridgeStoreHasKeyMaterial(CurrentTrustStore(), IdentityKid(identity),
+                                   identity->key_thumbprint)) {
+      const bool replaced = BridgeStoreHasKey(CurrentTrustStore(), IdentityKid(identity));
       ReportInvalidToken(
-          psprintf("key \"%s\" of the current identity has been removed", IdentityKid(identity)),
+          psprintf(replaced ? "key \"%s\" of the current identity has been replaced by other "
+                              "key material"
+                            : "key \"%s\" of the current identity has been removed",
+                   IdentityKid(identity)),
           "Authenticate again with a token signed by a current key.");
     }
     identity->key_generation = key_generation;

@@ -69,8 +69,9 @@ bool CheckClaimPath(char** newval, void**, GucSource) {
 // silently switched off). That is detected here, before the settings are defined.
 bool IsUnprivilegedBaseValue(const struct config_generic* variable) {
   if ((variable->flags & GUC_CUSTOM_PLACEHOLDER) == 0) return false;
-  if (strncmp(variable->name, "rowguard.", 9) != 0) return false;
-  if (strcmp(variable->name, "rowguard.token") == 0) return false;  // USERSET
+  // Setting names compare case-insensitively: "ROWGUARD.leeway" is rowguard.leeway.
+  if (pg_strncasecmp(variable->name, "rowguard.", 9) != 0) return false;
+  if (pg_strcasecmp(variable->name, "rowguard.token") == 0) return false;  // USERSET
   const bool unprivileged =
       variable->reset_scontext == PGC_USERSET || variable->reset_scontext == PGC_BACKEND;
   return unprivileged && variable->reset_source > PGC_S_DEFAULT;

@@ -87,6 +87,9 @@ bool BridgeBuildStore(const KeyRow* keys, int key_count, const IssuerRow* issuer
 void BridgeFreeStore(core::TrustStore* store) noexcept;
 // `store` may be nullptr (no keys).
 bool BridgeStoreHasKey(const core::TrustStore* store, const char* kid) noexcept;
+// True when the key stored under `kid` is the material with this RFC 7638 thumbprint.
+bool BridgeStoreHasKeyMaterial(const core::TrustStore* store, const char* kid,
+                               const char* thumbprint) noexcept;
 
 // Signs `claims_json` with the stored key `kid`; the token is malloc'ed into *token.
 bool BridgeSign(const core::TrustStore* store, const char* claims_json, std::size_t length,
@@ -111,8 +114,9 @@ struct VerifiedPlain {
   char* kid;  // malloc'ed
   char* sub;  // malloc'ed or nullptr
   std::size_t sub_length;
-  char* iss;  // malloc'ed, "" when absent
-  char* jti;  // malloc'ed, "" when absent
+  char* iss;                // malloc'ed, "" when absent
+  char* jti;                // malloc'ed, "" when absent
+  char key_thumbprint[48];  // of the key that verified it; "" when decoded only
 };
 void BridgeFreeVerified(VerifiedPlain* verified) noexcept;
 

@@ -29,6 +29,10 @@ struct Identity {
   std::uint32_t jti_offset;
   std::uint32_t jsonb_offset;  // a Jsonb varlena (the claims), MAXALIGNed
   std::uint32_t jsonb_length;
+  // RFC 7638 thumbprint (base64url, NUL-terminated) of the key material that verified
+  // it: the identity stands while that material is stored under its kid. Empty in
+  // parallel workers, which verify nothing.
+  char key_thumbprint[48];
 };
 
 inline const char* IdentityKid(const Identity* id) {
