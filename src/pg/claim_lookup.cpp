@@ -10,6 +10,7 @@ extern "C" {
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/lifecycle.hpp"
 #include "rowguard/pg/token_guc.hpp"
 
 namespace rowguard::pg {
@@ -83,6 +84,7 @@ const Identity* RequireCurrentIdentity() {
     }
     current_identity->key_generation = key_generation;
   }
+  if (!IsParallelWorker()) RecheckIdentity(current_identity);  // revocation, role binding
   return identity;
 }
 

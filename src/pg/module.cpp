@@ -13,6 +13,7 @@ PGDLLEXPORT void _PG_init(void);
 #include <cstring>
 
 #include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/lifecycle.hpp"
 #include "rowguard/pg/settings.hpp"
 
 namespace {
@@ -41,6 +42,7 @@ void HideTokenStatements(ErrorData* edata) {
 
 void _PG_init(void) {
   rowguard::pg::RegisterKeyStoreInvalidation();
+  rowguard::pg::RegisterLifecycle();  // revocation and role binding (lifecycle.cpp)
   previous_emit_log_hook = emit_log_hook;
   emit_log_hook = HideTokenStatements;
   rowguard::pg::DefineSettings();

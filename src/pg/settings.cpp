@@ -14,6 +14,7 @@ extern "C" {
 #include "rowguard/pg/settings.hpp"
 
 #include "rowguard/pg/core_bridge.hpp"
+#include "rowguard/pg/lifecycle.hpp"
 #include "rowguard/pg/token_guc.hpp"
 
 namespace rowguard::pg {
@@ -130,6 +131,8 @@ void DefineSettings() {
   DefineCustomBoolVariable(
       "rowguard.require_exp", gettext_noop("Rejects tokens without an exp claim."), nullptr,
       &setting_require_exp, true, PGC_SUSET, 0, nullptr, ForgetVerificationsBool, nullptr);
+
+  DefineRoleBindingSetting();  // rowguard.role_binding_claim (role_binding.cpp)
 
   DefineCustomStringVariable(
       "rowguard.roles_claim", gettext_noop("Claim read by rowguard.has_role."), nullptr,

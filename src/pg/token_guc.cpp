@@ -14,6 +14,7 @@ extern "C" {
 
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/lifecycle.hpp"
 #include "rowguard/pg/settings.hpp"
 
 namespace rowguard::pg {
@@ -130,6 +131,21 @@ void FactsOf(const Identity* identity, TokenFactsPlain* facts) {
   CopyLogSafe(facts->jti, sizeof(facts->jti), IdentityJti(identity), strlen(IdentityJti(identity)));
 }
 
+// Revocation and role binding (lifecycle.hpp), for cache hits and fresh verifications
+// alike: the identity, or nullptr (released) with failure_detail set.
+Identity* Admitted(Identity* identity, bool log_result) {
+  const char* detail = nullptr;
+  if (identity == nullptr || AdmitIdentity(identity, &detail)) return identity;
+  strlcpy(failure_detail, detail, sizeof(failure_detail));
+  if (log_result) {
+    TokenFactsPlain facts;
+    FactsOf(identity, &facts);
+    LogOutcome(false, facts, failure_detail);
+  }
+  free(identity);
+  return nullptr;
+}
+
 }  // namespace
 
 std::int64_t StatementStartSeconds() {
@@ -185,7 +201,7 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
       }
       return nullptr;
     }
-    Identity* identity = CopyIdentity(cached);
+    Identity* identity = Admitted(CopyIdentity(cached), log_result);
     if (identity != nullptr && log_result) {
       TokenFactsPlain facts;
       FactsOf(identity, &facts);
@@ -210,6 +226,8 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
     return nullptr;
   }
   CacheInsert(token, length, identity, setting_cache_size);
+  identity = Admitted(identity, log_result);
+  if (identity == nullptr) return nullptr;
   if (log_result) LogOutcome(true, facts, nullptr);
   return identity;
 }
@@ -227,6 +245,13 @@ bool CheckTokenHook(char** newval, void** extra, GucSource source) {
     GUC_check_errdetail("%s", detail);
     return false;
   }
+  if (const char* refusal = RoleBindingRefusal(identity)) {
+    free(identity);
+    GUC_check_errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION);
+    GUC_check_errmsg("invalid token");
+    GUC_check_errdetail("%s", refusal);
+    return false;
+  }
   *extra = identity;
   return true;
 }
@@ -234,6 +259,7 @@ bool CheckTokenHook(char** newval, void** extra, GucSource source) {
 void AssignTokenHook(const char*, void* extra) {
   current_identity = static_cast<Identity*>(extra);
   ++identity_serial;
+  ApplyRoleBinding(current_identity);
 }
 
 const char* ShowTokenHook() { return current_identity != nullptr ? "(verified token)" : ""; }

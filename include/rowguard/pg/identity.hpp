@@ -28,6 +28,10 @@ struct Identity {
   std::uint32_t jti_offset;
   std::uint32_t jsonb_offset;  // a Jsonb varlena (the claims), MAXALIGNed
   std::uint32_t jsonb_length;
+  // Token lifecycle (lifecycle.hpp): the lifecycle_generation it was last checked
+  // against, and the role its claim bound (InvalidOid: none; always none in workers).
+  std::uint64_t lifecycle_generation;
+  std::uint32_t bound_role;
 };
 
 inline const char* IdentityKid(const Identity* id) {

@@ -1,0 +1,89 @@
+// Token lifecycle: when revocations and role bindings are checked, and how every backend
+// learns that they changed (a relcache invalidation of either table, sent by their
+// statement triggers and replayed on hot standbys, or a change to any role).
+extern "C" {
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "catalog/namespace.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+}
+
+#include "rowguard/pg/lifecycle.hpp"
+
+namespace rowguard::pg {
+
+std::uint64_t lifecycle_generation = 1;
+
+namespace {
+
+// Remembered relation ids; InvalidOid until first seen. A relcache invalidation of
+// an unknown relation id cannot be one of ours unless we never looked them up, in
+// which case there is nothing to forget.
+Oid revocations_relid = InvalidOid;
+Oid role_bindings_relid = InvalidOid;
+
+void RememberRelids() {
+  if (OidIsValid(revocations_relid) && OidIsValid(role_bindings_relid)) return;
+  const Oid schema = get_namespace_oid("rowguard", true);
+  if (!OidIsValid(schema)) return;
+  revocations_relid = get_relname_relid("revocations", schema);
+  role_bindings_relid = get_relname_relid("role_bindings", schema);
+}
+
+void OnRelcacheInvalidation(Datum, Oid relid) {
+  if (relid == InvalidOid || relid == revocations_relid) {
+    ForgetRevocationLookups();
+    ++lifecycle_generation;
+  }
+  if (relid == InvalidOid || relid == role_bindings_relid) {
+    ForgetRoleBindings();
+    ++lifecycle_generation;
+  }
+}
+
+// Any change to pg_authid (ALTER ROLE ... SUPERUSER/BYPASSRLS, DROP ROLE) re-checks
+// bound identities at their next statement.
+void OnRoleInvalidation(Datum, int, uint32) { ++lifecycle_generation; }
+
+}  // namespace
+
+void RegisterLifecycle() {
+  CacheRegisterRelcacheCallback(OnRelcacheInvalidation, 0);
+  CacheRegisterSyscacheCallback(AUTHOID, OnRoleInvalidation, 0);
+  RegisterRoleBindingHooks();
+}
+
+bool AdmitIdentity(Identity* identity, const char** detail) {
+  RememberRelids();
+  if (IdentityRevoked(identity, detail)) return false;
+  if (!BindIdentityRole(identity, detail)) return false;
+  identity->lifecycle_generation = lifecycle_generation;
+  return true;
+}
+
+void RecheckIdentity(Identity* identity) {
+  if (identity->lifecycle_generation == lifecycle_generation || IsParallelWorker()) return;
+  RememberRelids();
+  const char* detail = nullptr;
+  if (IdentityRevoked(identity, &detail)) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid token"),
+                    errdetail("%s", detail), errhint("Authenticate again with a fresh token.")));
+  }
+  if (OidIsValid(identity->bound_role)) {
+    const Oid bound = identity->bound_role;
+    detail = nullptr;
+    if (!BindIdentityRole(identity, &detail) || identity->bound_role != bound) {
+      identity->bound_role = bound;  // the role in force stays what the token got
+      ereport(ERROR,
+              (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid token"),
+               errdetail("%s", detail != nullptr ? detail : "the token's role is no longer allowed"),
+               errhint("Authenticate again with a token whose role is allowed.")));
+    }
+  }
+  identity->lifecycle_generation = lifecycle_generation;
+}
+
+}  // namespace rowguard::pg
