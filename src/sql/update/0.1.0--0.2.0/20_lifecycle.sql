@@ -31,7 +31,7 @@ CREATE TABLE rowguard.role_bindings (
 );
 COMMENT ON TABLE rowguard.role_bindings IS 'roles that a token''s role claim may switch to';
 CREATE UNIQUE INDEX role_bindings_role_issuer
-    ON rowguard.role_bindings (role, pg_catalog.coalesce(issuer, ''));
+    ON rowguard.role_bindings (role, COALESCE(issuer, ''));
 
 REVOKE ALL ON rowguard.revocations, rowguard.role_bindings FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('rowguard.revocations', '');
@@ -55,8 +55,7 @@ CREATE FUNCTION rowguard._revocation_horizon(p_issuer text, t timestamptz)
     RETURNS timestamptz LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN bool_and(i.max_lifetime IS NOT NULL) AND count(*) > 0
                 THEN t + max(i.max_lifetime + coalesce(i.leeway,
-                         make_interval(secs => coalesce(
-                             current_setting('rowguard.leeway', true)::integer, 30))))
+                         coalesce(current_setting('rowguard.leeway', true), '30s')::interval))
            END
       FROM rowguard.issuers i
      WHERE p_issuer IS NULL OR i.iss = p_issuer
