@@ -2,7 +2,8 @@
 # A streaming hot standby (pg_basebackup -R from the test primary): verify, authenticate,
 # claim accessors and protected queries (also with forced parallel workers) work on the
 # standby; a key removed and a key added on the primary take effect on the standby once
-# replayed - in the very backends that had verified (and cached) with the old key set.
+# replayed - in the very backends that had verified (and cached) with the old key set -
+# and so does a revocation, for identities in force and mid-transaction.
 #
 # Environment: ROWGUARD_ROOT, PGBIN (scripts/test.sh exports both).
 set -euo pipefail
@@ -239,6 +240,35 @@ wait_replay("a rolled-back remove_key")
 st, row = outcome(app, "SELECT rowguard.verify(%s) ->> 'sub'", [tok["bob_es256"]])
 check("rolled-back removal: key still accepted on the standby", (st, row) == ("ok", ("bob",)),
       f"{st} {row}")
+
+# --- 3. a revocation on the primary reaches standby backends that hold the identity -------
+print("revocation on the primary while standby backends hold the identity:")
+app.execute("SELECT rowguard.authenticate(%s, false)", [tok["bob_es256"]])
+check("session identity bob in force", app.execute("SELECT rowguard.sub()").fetchone()[0] == "bob")
+mid = connect(standby_dsn + " user=app", application_name="standby-mid-revoke")
+mid.execute("BEGIN")
+mid.execute("SELECT rowguard.authenticate(%s)", [tok["bob_es256"]])
+mid_count = mid.execute("SELECT count(*) FROM public.docs").fetchone()[0]
+check("mid-transaction backend sees tenant B's rows", mid_count == NB, repr(mid_count))
+primary.execute("SELECT rowguard.revoke_subject('bob')")
+wait_replay("revoke_subject('bob')")
+st, det = outcome(app, "SELECT rowguard.sub()")
+check("session identity of a revoked subject fails at next use: 28000 revoked",
+      st == "28000" and "revoked" in det, f"{st} {det}")
+st, det = outcome(mid, "SELECT count(*) FROM public.docs")
+check("mid-transaction backend: next statement fails: 28000 revoked",
+      st == "28000" and "revoked" in det, f"{st} {det}")
+mid.execute("ROLLBACK")
+mid.close()
+app.execute("RESET rowguard.token")
+st, det = outcome(app, "SELECT rowguard.verify(%s)", [tok["bob_es256"]])
+check("revoked subject's token (cached before) rejected on the standby", st == "28000", f"{st} {det}")
+st, row = outcome(app, "SELECT rowguard.verify(%s) ->> 'sub'", [tok["valid_hs384"]])
+check("another subject's token still accepted", (st, row) == ("ok", ("valid-user",)), f"{st} {row}")
+primary.execute("DELETE FROM rowguard.revocations WHERE sub = 'bob'")
+wait_replay("deleting the revocation")
+st, row = outcome(app, "SELECT rowguard.verify(%s) ->> 'sub'", [tok["bob_es256"]])
+check("revocation deleted on the primary: accepted again", (st, row) == ("ok", ("bob",)), f"{st} {row}")
 
 # Writes stay refused on the standby, also for key administration by a superuser.
 with connect(standby_dsn + " user=postgres") as su:
