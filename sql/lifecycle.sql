@@ -22,13 +22,13 @@ CREATE FUNCTION public.lc_token(claims jsonb) RETURNS text LANGUAGE sql AS $$
         'iss', 'https://lifecycle.example',
         'exp', extract(epoch FROM now())::bigint + 3600) || claims, 'lifecycle-key')
 $$;
-SELECT lc_token(jsonb_build_object('sub', 'alice', 'jti', 'a1',
+SELECT lc_token(jsonb_build_object('sub', 'lc-alice', 'jti', 'lc-a1',
                                    'iat', extract(epoch FROM now())::bigint - 3600)) AS alice_old,
-       lc_token(jsonb_build_object('sub', 'alice', 'jti', 'a2',
+       lc_token(jsonb_build_object('sub', 'lc-alice', 'jti', 'lc-a2',
                                    'iat', extract(epoch FROM now())::bigint - 10)) AS alice_new,
-       lc_token(jsonb_build_object('sub', 'bob', 'jti', 'b1')) AS bob,
-       lc_token(jsonb_build_object('sub', 'carol', 'jti', 'c1')) AS carol_no_iat,
-       lc_token(jsonb_build_object('sub', 'dave', 'jti', 'd1',
+       lc_token(jsonb_build_object('sub', 'lc-bob', 'jti', 'lc-b1')) AS bob,
+       lc_token(jsonb_build_object('sub', 'lc-carol', 'jti', 'lc-c1')) AS carol_no_iat,
+       lc_token(jsonb_build_object('sub', 'lc-dave', 'jti', 'lc-d1',
                                    'iat', extract(epoch FROM now())::bigint)) AS dave
 \gset
 RESET ROLE;
@@ -36,7 +36,7 @@ RESET ROLE;
 -- Revoking one token by jti: verification refuses it, cached or not.
 SELECT verdict(:'bob') AS bob_before;
 SET ROLE rowguard_admin;
-SELECT rowguard.revoke_token('b1');
+SELECT rowguard.revoke_token('lc-b1');
 RESET ROLE;
 SELECT verdict(:'bob') AS bob_revoked;
 SELECT outcome(format('SELECT rowguard.authenticate(%L) ->> %L', :'bob', 'sub')) AS bob_authenticate;
@@ -45,19 +45,19 @@ SELECT outcome(format('SELECT rowguard.authenticate(%L) ->> %L', :'bob', 'sub'))
 -- issuer does.
 SELECT verdict(:'dave') AS dave_before;
 SET ROLE rowguard_admin;
-SELECT rowguard.revoke_token('d1', 'https://other.example');
+SELECT rowguard.revoke_token('lc-d1', 'https://other.example');
 RESET ROLE;
 SELECT verdict(:'dave') AS dave_other_issuer_revoked;
 SET ROLE rowguard_admin;
-SELECT rowguard.revoke_token('d1', 'https://lifecycle.example');
+SELECT rowguard.revoke_token('lc-d1', 'https://lifecycle.example');
 RESET ROLE;
 SELECT verdict(:'dave') AS dave_revoked;
 
 -- "Log out everywhere": alice's tokens issued before the cut-off (30 minutes ago) are
 -- refused, later ones are not; a token without iat is refused by any subject revocation.
 SET ROLE rowguard_admin;
-SELECT rowguard.revoke_subject('alice', now() - interval '30 minutes');
-SELECT rowguard.revoke_subject('carol');
+SELECT rowguard.revoke_subject('lc-alice', now() - interval '30 minutes');
+SELECT rowguard.revoke_subject('lc-carol');
 RESET ROLE;
 SELECT verdict(:'alice_old') AS alice_old, verdict(:'alice_new') AS alice_new;
 SELECT verdict(:'carol_no_iat') AS carol_no_iat;
@@ -68,7 +68,7 @@ SET rowguard.token = :'alice_new';
 SELECT rowguard.sub() AS in_force;
 RESET ROLE;
 SET ROLE rowguard_admin;
-SELECT rowguard.revoke_subject('alice');
+SELECT rowguard.revoke_subject('lc-alice');
 RESET ROLE;
 SET ROLE rowguard_app;
 SELECT outcome('SELECT rowguard.sub()') AS after_revoke_subject;
@@ -83,8 +83,8 @@ SELECT outcome('SELECT rowguard.revoke_subject(''x'', ''infinity'')') AS infinit
 SELECT outcome('SELECT rowguard.revoke_subject(NULL)') AS null_sub;
 RESET ROLE;
 SET ROLE rowguard_app;
-SELECT outcome('SELECT rowguard.revoke_token(''a2'')') AS app_revoke;
-SELECT outcome('SELECT rowguard.revoke_subject(''alice'')') AS app_revoke_subject;
+SELECT outcome('SELECT rowguard.revoke_token(''lc-a2'')') AS app_revoke;
+SELECT outcome('SELECT rowguard.revoke_subject(''lc-alice'')') AS app_revoke_subject;
 SELECT outcome('SELECT count(*) FROM rowguard.revocations') AS app_read;
 SELECT outcome('DELETE FROM rowguard.revocations') AS app_delete;
 SELECT outcome('INSERT INTO rowguard.revocations (jti) VALUES (''x'')') AS app_insert;
@@ -97,16 +97,16 @@ RESET ROLE;
 -- one, it is kept (prune_after NULL).
 SET ROLE rowguard_admin;
 SELECT rowguard.set_issuer('https://lifecycle.example', max_lifetime => '1 hour');
-SELECT rowguard.revoke_token('p1', 'https://lifecycle.example');
-SELECT rowguard.revoke_token('p2');
+SELECT rowguard.revoke_token('lc-p1', 'https://lifecycle.example');
+SELECT rowguard.revoke_token('lc-p2');
 SELECT jti, issuer, prune_after - revoked_at AS kept_for
-  FROM rowguard.revocations WHERE jti IN ('p1', 'p2') ORDER BY jti;
+  FROM rowguard.revocations WHERE jti IN ('lc-p1', 'lc-p2') ORDER BY jti;
 RESET ROLE;
-UPDATE rowguard.revocations SET prune_after = now() - interval '1 second' WHERE jti = 'p1';
+UPDATE rowguard.revocations SET prune_after = now() - interval '1 second' WHERE jti = 'lc-p1';
 SET ROLE rowguard_admin;
-SELECT rowguard.revoke_token('p3', 'https://lifecycle.example');
+SELECT rowguard.revoke_token('lc-p3', 'https://lifecycle.example');
 SELECT string_agg(jti, ',' ORDER BY jti) AS left_after_pruning
-  FROM rowguard.revocations WHERE jti LIKE 'p%';
+  FROM rowguard.revocations WHERE jti LIKE 'lc-p%';
 SELECT rowguard.remove_issuer('https://lifecycle.example');
 RESET ROLE;
 
@@ -269,3 +269,5 @@ TRUNCATE rowguard.role_bindings;
 DROP ROLE lc_reader, lc_writer, lc_other, lc_bypass;
 SELECT rowguard.remove_key('lifecycle-key');
 REVOKE SELECT ON rowguard.revocations, rowguard.role_bindings FROM rowguard_admin;
+-- Later suites use the fixtures' tokens: no revocation of this suite stays.
+DELETE FROM rowguard.revocations;

@@ -13,6 +13,8 @@ extern "C" {
 
 #include "rowguard/pg/lifecycle.hpp"
 
+#include "rowguard/pg/token_error.hpp"
+
 namespace rowguard::pg {
 
 std::uint64_t lifecycle_generation = 1;
@@ -69,18 +71,15 @@ void RecheckIdentity(Identity* identity) {
   RememberRelids();
   const char* detail = nullptr;
   if (IdentityRevoked(identity, &detail)) {
-    ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid token"),
-                    errdetail("%s", detail), errhint("Authenticate again with a fresh token.")));
+    ReportInvalidToken(detail, "Authenticate again with a fresh token.");
   }
   if (OidIsValid(identity->bound_role)) {
     const Oid bound = identity->bound_role;
     detail = nullptr;
     if (!BindIdentityRole(identity, &detail) || identity->bound_role != bound) {
       identity->bound_role = bound;  // the role in force stays what the token got
-      ereport(ERROR,
-              (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid token"),
-               errdetail("%s", detail != nullptr ? detail : "the token's role is no longer allowed"),
-               errhint("Authenticate again with a token whose role is allowed.")));
+      ReportInvalidToken(detail != nullptr ? detail : "the token's role is no longer allowed",
+                         "Authenticate again with a token whose role is allowed.");
     }
   }
   identity->lifecycle_generation = lifecycle_generation;

@@ -41,10 +41,10 @@ extern "C" {
 
 #include <cstring>
 
-#include "rowguard/pg/claim_lookup.hpp"
+#include "rowguard/pg/claim_path.hpp"
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/lifecycle.hpp"
-#include "rowguard/pg/token_guc.hpp"
+#include "rowguard/pg/identity.hpp"
 
 namespace rowguard::pg {
 
