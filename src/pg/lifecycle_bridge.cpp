@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "rowguard/core/lookup_cache.hpp"
+#include "rowguard/pg/cpp_only.hpp"  // last: no PostgreSQL header in this file
 
 namespace rowguard::pg {
 namespace {
