@@ -155,10 +155,15 @@ SELECT outcome('SELECT rowguard.allow_role(''lc_writer'')') AS app_allow;
 SELECT outcome('SELECT count(*) FROM rowguard.role_bindings') AS app_read_bindings;
 RESET ROLE;
 
--- The application logs in as rowguard_app with the claim setting in force.
+-- The application logs in as rowguard_app with the claim setting in force; a stored
+-- role setting naming a role it is not a member of is not applied at login.
 ALTER ROLE rowguard_app SET rowguard.role_binding_claim = 'role';
+ALTER ROLE rowguard_app SET role = 'lc_reader';
 \c - rowguard_app
 SELECT current_user, session_user;
+\c - postgres
+ALTER ROLE rowguard_app RESET role;
+\c - rowguard_app
 -- Without a token the session cannot become the roles.
 SELECT outcome('SET ROLE lc_reader') AS set_role;
 SELECT outcome('SELECT set_config(''role'', ''lc_reader'', false)') AS set_config_role;
