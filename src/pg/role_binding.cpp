@@ -150,6 +150,16 @@ void SwitchOuterRole(Oid role, bool is_superuser) {
   SetUserIdAndSecContext(user, context);
 }
 
+[[noreturn]] void ReportRoleChangeRefused() {
+  ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                  errmsg("cannot change role while a role-bound token is in force"),
+                  errdetail("The current role comes from the token and stays until its "
+                            "identity ends."),
+                  errhint("End the identity first (RESET rowguard.token, or COMMIT for a "
+                          "transaction-scoped one).")));
+  pg_unreachable();
+}
+
 // Raises an error when the outer role is no longer the bound one, unless PostgreSQL's
 // own restore of the `role` setting at a (sub)transaction end explains it: then the
 // bound role is put back.
@@ -164,12 +174,7 @@ void EnforceBoundRole() {
     reassert_pending = false;
     return;
   }
-  ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                  errmsg("cannot change role while a role-bound token is in force"),
-                  errdetail("The current role comes from the token and stays until its "
-                            "identity ends."),
-                  errhint("End the identity first (RESET rowguard.token, or COMMIT for a "
-                          "transaction-scoped one).")));
+  ReportRoleChangeRefused();
 }
 
 // At a statement start: the identity still stands (revocations, bindings, roles may
@@ -223,14 +228,7 @@ void BoundProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read
                          QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
   const Node* statement = pstmt->utilityStmt;
   const bool checked = bound_applied && !InWorker() && !EndsOrInspects(statement);
-  if (bound_applied && !InWorker() && ChangesRole(statement)) {
-    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                    errmsg("cannot change role while a role-bound token is in force"),
-                    errdetail("The current role comes from the token and stays until its "
-                              "identity ends."),
-                    errhint("End the identity first (RESET rowguard.token, or COMMIT for a "
-                            "transaction-scoped one).")));
-  }
+  if (bound_applied && !InWorker() && ChangesRole(statement)) ReportRoleChangeRefused();
   if (checked) CheckBoundIdentity();
   if (previous_process_utility != nullptr)
     previous_process_utility(pstmt, query_string, read_only_tree, context, params, query_env,

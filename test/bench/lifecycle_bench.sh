@@ -87,19 +87,19 @@ run_set() {  # label
   done
 }
 
+add_revocations() {  # first last: that many jti rows and as many subject rows
+  psql_as postgres -q -c "INSERT INTO rowguard.revocations (jti, issuer)
+    SELECT 'bulk-' || g, 'https://b.example' FROM generate_series($1, $2) g;
+    INSERT INTO rowguard.revocations (sub, issuer, issued_before)
+    SELECT 'bulk-user-' || g, 'https://b.example', now() FROM generate_series($1, $2) g;
+    ANALYZE rowguard.revocations;"
+}
+
 echo "lifecycle bench: ${T}s per run, $PAIRS pairs, 1 client, 1,000,000 orders; out $OUT"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 run_set "0 revocations"
-psql_as postgres -q -c "INSERT INTO rowguard.revocations (jti, issuer)
-  SELECT 'bulk-' || g, 'https://b.example' FROM generate_series(1, 5000) g;
-  INSERT INTO rowguard.revocations (sub, issuer, issued_before)
-  SELECT 'bulk-user-' || g, 'https://b.example', now() FROM generate_series(1, 5000) g;
-  ANALYZE rowguard.revocations;"
+add_revocations 1 5000
 run_set "10,000 revocations"
-psql_as postgres -q -c "INSERT INTO rowguard.revocations (jti, issuer)
-  SELECT 'bulk-' || g, 'https://b.example' FROM generate_series(5001, 500000) g;
-  INSERT INTO rowguard.revocations (sub, issuer, issued_before)
-  SELECT 'bulk-user-' || g, 'https://b.example', now() FROM generate_series(5001, 500000) g;
-  ANALYZE rowguard.revocations;"
+add_revocations 5001 500000
 run_set "1,000,000 revocations"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
