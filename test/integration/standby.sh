@@ -3,7 +3,8 @@
 # claim accessors and protected queries (also with forced parallel workers) work on the
 # standby; a key removed and a key added on the primary take effect on the standby once
 # replayed - in the very backends that had verified (and cached) with the old key set -
-# and so does a revocation, for identities in force and mid-transaction.
+# and so does a revocation, for identities in force and mid-transaction. A role-bound
+# token switches current_user on the standby, and a replayed disallow_role ends it.
 #
 # Environment: ROWGUARD_ROOT, PGBIN (scripts/test.sh exports both).
 set -euo pipefail
@@ -269,6 +270,40 @@ primary.execute("DELETE FROM rowguard.revocations WHERE sub = 'bob'")
 wait_replay("deleting the revocation")
 st, row = outcome(app, "SELECT rowguard.verify(%s) ->> 'sub'", [tok["bob_es256"]])
 check("revocation deleted on the primary: accepted again", (st, row) == ("ok", ("bob",)), f"{st} {row}")
+
+# --- 4. role binding on the standby: rules replicated, role switched and restored ----------
+print("role-bound token on the standby:")
+primary.execute("CREATE ROLE standby_reader NOLOGIN")
+primary.execute("GRANT SELECT ON public.docs TO standby_reader")
+primary.execute("REVOKE SELECT ON public.docs FROM app")
+primary.execute("SELECT rowguard.allow_role('standby_reader')")
+primary.execute("ALTER ROLE app SET rowguard.role_binding_claim = 'role'")
+bound = primary.execute("""SELECT rowguard.sign(jsonb_build_object('sub', 'sb', 'role',
+    'standby_reader', 'tenant_id', %s::text, 'exp', 4102444800), 'hs384-key')""", [A]).fetchone()[0]
+wait_replay("allow_role and grants")
+with connect(standby_dsn + " user=app") as rb:
+    st, det = outcome(rb, "SELECT count(*) FROM public.docs")
+    check("standby, no token: app cannot read docs (42501)", st == "42501", f"{st} {det}")
+    rb.execute("BEGIN")
+    st, row = outcome(rb, "SELECT rowguard.authenticate(%s) ->> 'sub', current_user::text", [bound])
+    check("standby: bound token makes standby_reader current_user",
+          (st, row) == ("ok", ("sb", "standby_reader")), f"{st} {row}")
+    st, row = outcome(rb, "SELECT count(*) FROM public.docs")
+    check(f"standby: bound role reads tenant A's {NA} rows", (st, row) == ("ok", (NA,)), f"{st} {row}")
+    rb.execute("COMMIT")
+    st, row = outcome(rb, "SELECT current_user::text")
+    check("standby: after COMMIT current_user is app", (st, row) == ("ok", ("app",)), f"{st} {row}")
+    rb.execute("SELECT rowguard.authenticate(%s, false)", [bound])
+    primary.execute("SELECT rowguard.disallow_role('standby_reader')")
+    wait_replay("disallow_role")
+    st, det = outcome(rb, "SELECT count(*) FROM public.docs")
+    check("standby: disallow_role replayed ends the bound session identity (28000)",
+          st == "28000", f"{st} {det}")
+    rb.execute("RESET rowguard.token")
+    st, row = outcome(rb, "SELECT current_user::text")
+    check("standby: after RESET current_user is app", (st, row) == ("ok", ("app",)), f"{st} {row}")
+primary.execute("ALTER ROLE app RESET rowguard.role_binding_claim")
+primary.execute("GRANT SELECT ON public.docs TO app")
 
 # Writes stay refused on the standby, also for key administration by a superuser.
 with connect(standby_dsn + " user=postgres") as su:
