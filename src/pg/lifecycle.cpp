@@ -21,14 +21,13 @@ std::uint64_t lifecycle_generation = 1;
 
 namespace {
 
-// Remembered relation ids; InvalidOid until first seen. A relcache invalidation of
-// an unknown relation id cannot be one of ours unless we never looked them up, in
-// which case there is nothing to forget.
+// The tables' relation ids, looked up again before every use (two syscache lookups), so
+// that a dropped and re-created extension is followed: whatever this backend remembers
+// was read through the ids current at that time, whose invalidations it then receives.
 Oid revocations_relid = InvalidOid;
 Oid role_bindings_relid = InvalidOid;
 
 void RememberRelids() {
-  if (OidIsValid(revocations_relid) && OidIsValid(role_bindings_relid)) return;
   const Oid schema = get_namespace_oid("rowguard", true);
   if (!OidIsValid(schema)) return;
   revocations_relid = get_relname_relid("revocations", schema);
