@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rowguard/core/failure_class.hpp"
 #include "rowguard/core/jws.hpp"
 #include "rowguard/core/key.hpp"
 #include "rowguard/core/trust_store.hpp"
@@ -270,6 +271,7 @@ bool BridgeVerify(const core::TrustStore* store, const char* token, std::size_t 
     }
     if (!verified.ok()) {
       SetError(error, FailureKind::kToken, verified.failure().detail);
+      error->failure_class = static_cast<int>(core::ClassOf(verified.failure().code));
       return false;
     }
     FillVerified(verified.value(), out);
@@ -307,6 +309,7 @@ bool BridgeCheckTimes(const Identity* identity, std::int64_t now, BridgeError* e
     auto status = core::CheckTimes(claims, identity->leeway, now);
     if (!status.ok()) {
       SetError(error, FailureKind::kToken, status.failure().detail);
+      error->failure_class = static_cast<int>(core::ClassOf(status.failure().code));
       return false;
     }
     return true;

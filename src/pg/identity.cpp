@@ -19,6 +19,7 @@ extern "C" {
 #include "rowguard/pg/identity_cache.hpp"
 #include "rowguard/pg/key_store.hpp"
 #include "rowguard/pg/lifecycle.hpp"
+#include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/token_error.hpp"
@@ -140,8 +141,10 @@ void FactsOf(const Identity* identity, TokenFactsPlain* facts) {
 // Revocation and role binding (lifecycle.hpp), for cache hits and fresh verifications
 // alike: the identity, or nullptr (released) with failure_detail set.
 Identity* Admitted(Identity* identity, bool log_result) {
+  if (identity == nullptr) return nullptr;
   const char* detail = nullptr;
-  if (identity == nullptr || AdmitIdentity(identity, &detail)) return identity;
+  const Admission admission = AdmitIdentity(identity, &detail);
+  if (admission == Admission::kAdmitted) return identity;
   strlcpy(failure_detail, detail, sizeof(failure_detail));
   if (log_result) {
     TokenFactsPlain facts;
@@ -149,6 +152,9 @@ Identity* Admitted(Identity* identity, bool log_result) {
     LogOutcome(false, facts, failure_detail);
   }
   CompatFreeGucExtra(identity);
+  ObserveRejected(static_cast<int>(admission == Admission::kRevoked ? core::FailureClass::kRevoked
+                                                                    : core::FailureClass::kRole),
+                  failure_detail);
   return nullptr;
 }
 
@@ -189,11 +195,13 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
     snprintf(failure_detail, sizeof(failure_detail),
              "the session's connection overrode \"%s\", a superuser-only setting",
              setting_overridden_at_connection);
+    ObserveRejected(kOtherFailure, failure_detail);
     return nullptr;
   }
   const char* problem = nullptr;
   if (!EnsureKeyStore(&problem)) {
     strlcpy(failure_detail, problem, sizeof(failure_detail));
+    ObserveRejected(kOtherFailure, failure_detail);
     return nullptr;
   }
   const std::int64_t now = StatementStartSeconds();
@@ -206,9 +214,11 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
         FactsOf(cached, &facts);
         LogOutcome(false, facts, failure_detail);
       }
+      ObserveRejected(error.failure_class, failure_detail);
       return nullptr;
     }
     Identity* identity = Admitted(CopyIdentity(cached), log_result);
+    if (identity != nullptr) ObserveAccepted(true);
     if (identity != nullptr && log_result) {
       TokenFactsPlain facts;
       FactsOf(identity, &facts);
@@ -225,17 +235,20 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
                     log_result ? &facts : nullptr, &error)) {
     strlcpy(failure_detail, error.detail, sizeof(failure_detail));
     if (log_result) LogOutcome(false, facts, failure_detail);
+    ObserveRejected(error.failure_class, failure_detail);
     return nullptr;
   }
   Identity* identity = BuildIdentity(verified);
   BridgeFreeVerified(&verified);
   if (identity == nullptr) {
     if (log_result) LogOutcome(false, facts, failure_detail);
+    ObserveRejected(kOtherFailure, failure_detail);
     return nullptr;
   }
   CacheInsert(token, length, identity, setting_cache_size);
   identity = Admitted(identity, log_result);
   if (identity == nullptr) return nullptr;
+  ObserveAccepted(false);
   if (log_result) LogOutcome(true, facts, nullptr);
   return identity;
 }
@@ -244,6 +257,7 @@ void SetCurrentIdentity(Identity* identity) {
   current_identity = identity;
   ++identity_serial;
   ApplyRoleBinding(current_identity);
+  ObservePublishIdentity(current_identity);
 }
 
 const Identity* RequireCurrentIdentity() {

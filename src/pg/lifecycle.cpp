@@ -57,12 +57,12 @@ void RegisterLifecycle() {
   RegisterRoleBindingHooks();
 }
 
-bool AdmitIdentity(Identity* identity, const char** detail) {
+Admission AdmitIdentity(Identity* identity, const char** detail) {
   RememberRelids();
-  if (IdentityRevoked(identity, detail)) return false;
-  if (!BindIdentityRole(identity, detail)) return false;
+  if (IdentityRevoked(identity, detail)) return Admission::kRevoked;
+  if (!BindIdentityRole(identity, detail)) return Admission::kRoleNotAllowed;
   identity->lifecycle_generation = lifecycle_generation;
-  return true;
+  return Admission::kAdmitted;
 }
 
 void RecheckIdentity(Identity* identity) {

@@ -11,6 +11,7 @@ PGDLLEXPORT void _PG_init(void);
 
 #include "rowguard/pg/key_store.hpp"
 #include "rowguard/pg/lifecycle.hpp"
+#include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/token_error.hpp"
 
@@ -19,4 +20,5 @@ void _PG_init(void) {
   rowguard::pg::RegisterLifecycle();  // revocation and role binding (lifecycle.cpp)
   rowguard::pg::InstallTokenStatementHiding();
   rowguard::pg::DefineSettings();
+  rowguard::pg::ObserveInit();
 }

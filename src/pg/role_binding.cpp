@@ -44,11 +44,10 @@ extern "C" {
 #include "rowguard/pg/claim_path.hpp"
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/lifecycle.hpp"
+#include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/identity.hpp"
 
 namespace rowguard::pg {
-
-char* setting_role_binding_claim = nullptr;
 
 namespace {
 
@@ -262,15 +261,6 @@ void OnSubXactEvent(SubXactEvent event, SubTransactionId, SubTransactionId, void
 }  // namespace
 
 void ForgetRoleBindings() { bindings_valid = false; }
-
-void DefineRoleBindingSetting() {
-  DefineCustomStringVariable(
-      "rowguard.role_binding_claim",
-      gettext_noop("Claim that names the database role a token makes current_user."),
-      gettext_noop("Empty turns role binding off. Only roles allowed with rowguard.allow_role "
-                   "can be named."),
-      &setting_role_binding_claim, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
-}
 
 void RegisterRoleBindingHooks() {
   previous_executor_start = ExecutorStart_hook;

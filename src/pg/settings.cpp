@@ -15,19 +15,22 @@ extern "C" {
 
 #include "rowguard/core/defaults.hpp"
 #include "rowguard/pg/identity_cache.hpp"
+#include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/token_setting.hpp"
-#include "rowguard/pg/lifecycle.hpp"
 
 namespace rowguard::pg {
 
 char* setting_audience = nullptr;
 constexpr int kDefaultCacheSize = 1024;
 int setting_cache_size = kDefaultCacheSize;
+int setting_failure_delay = 0;
 int setting_leeway = static_cast<int>(core::kDefaultLeewaySeconds);
 int setting_log_authentications = kLogOff;
+bool setting_log_identity = false;
 int setting_max_token_bytes = static_cast<int>(core::kDefaultMaxTokenBytes);
 bool setting_require_exp = true;
+char* setting_role_binding_claim = nullptr;
 char* setting_roles_claim = nullptr;
 char* setting_tenant_claim = nullptr;
 char* setting_token = nullptr;
@@ -100,6 +103,12 @@ void DefineSettings() {
       &setting_cache_size, kDefaultCacheSize, 0, 1000000, PGC_SUSET, 0, nullptr,
       ForgetVerificationsInt, nullptr);
 
+  DefineCustomIntVariable(
+      "rowguard.failure_delay", gettext_noop("Time a rejected token costs its session."),
+      gettext_noop("The session waits this long before the error is reported; a good token "
+                   "costs nothing."),
+      &setting_failure_delay, 0, 0, 60000, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+
   DefineCustomIntVariable("rowguard.leeway",
                           gettext_noop("Clock skew allowed on exp, nbf and iat."), nullptr,
                           &setting_leeway, static_cast<int>(core::kDefaultLeewaySeconds), 0, 86400,
@@ -112,6 +121,13 @@ void DefineSettings() {
       &setting_log_authentications, kLogOff, kLogAuthenticationsOptions, PGC_SUSET, 0, nullptr,
       nullptr, nullptr);
 
+  DefineCustomBoolVariable(
+      "rowguard.log_identity",
+      gettext_noop("Adds the identity in force to every server log entry."),
+      gettext_noop("sub, iss, kid and jti go into the entry's server-only detail; never the "
+                   "token."),
+      &setting_log_identity, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+
   DefineCustomIntVariable("rowguard.max_token_bytes", gettext_noop("Longest token accepted."),
                           gettext_noop("Longer tokens are rejected before any parsing."),
                           &setting_max_token_bytes, static_cast<int>(core::kDefaultMaxTokenBytes),
@@ -122,7 +138,12 @@ void DefineSettings() {
       "rowguard.require_exp", gettext_noop("Rejects tokens without an exp claim."), nullptr,
       &setting_require_exp, true, PGC_SUSET, 0, nullptr, ForgetVerificationsBool, nullptr);
 
-  DefineRoleBindingSetting();  // rowguard.role_binding_claim (role_binding.cpp)
+  DefineCustomStringVariable(
+      "rowguard.role_binding_claim",
+      gettext_noop("Claim that names the database role a token makes current_user."),
+      gettext_noop("Empty turns role binding off. Only roles allowed with rowguard.allow_role "
+                   "can be named."),
+      &setting_role_binding_claim, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
 
   DefineCustomStringVariable(
       "rowguard.roles_claim", gettext_noop("Claim read by rowguard.has_role."), nullptr,

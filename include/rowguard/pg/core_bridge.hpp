@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "rowguard/core/failure_class.hpp"
 #include "rowguard/pg/identity_block.hpp"
 
 namespace rowguard::core {
@@ -24,6 +25,8 @@ enum class FailureKind { kNone, kToken, kKey, kNotFound, kInternal, kOutOfMemory
 
 struct BridgeError {
   FailureKind kind = FailureKind::kNone;
+  // For token failures, the core::FailureClass that rowguard.stats() counts.
+  int failure_class = static_cast<int>(core::FailureClass::kOther);
   char detail[kDetailSize] = {0};
 };
 

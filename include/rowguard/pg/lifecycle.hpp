@@ -14,15 +14,17 @@ namespace rowguard::pg {
 // role changes; an identity remembers the value it was last checked against.
 extern std::uint64_t lifecycle_generation;
 
-// Registers the invalidation callbacks, rowguard.role_binding_claim and the hooks that
-// keep a bound role in place. Call once from _PG_init.
+// Registers the invalidation callbacks and the hooks that keep a bound role in place.
+// Call once from _PG_init. (rowguard.role_binding_claim is defined in settings.cpp.)
 void RegisterLifecycle();
+
+enum class Admission { kAdmitted, kRevoked, kRoleNotAllowed };
 
 // For a freshly verified (or cache-hit) identity in the leader: refuses a revoked token
 // or a role claim that may not be bound, sets identity->bound_role and stamps
-// identity->lifecycle_generation. False with *detail (static storage) when refused.
+// identity->lifecycle_generation. When refused, *detail (static storage) says why.
 // May ereport only on catalog trouble (like the key store).
-bool AdmitIdentity(Identity* identity, const char** detail);
+Admission AdmitIdentity(Identity* identity, const char** detail);
 
 // Per statement, in the leader: when revocations, bindings or roles changed since the
 // identity was admitted, checks it again and ereports 28000 when it no longer stands.
@@ -49,7 +51,6 @@ const char* RoleBindingRefusal(const Identity* identity);
 void ApplyRoleBinding(const Identity* identity);
 // Forgets the loaded role bindings.
 void ForgetRoleBindings();
-void DefineRoleBindingSetting();
 void RegisterRoleBindingHooks();
 
 }  // namespace rowguard::pg
