@@ -19,6 +19,7 @@ extern "C" {
 #include "rowguard/pg/identity_cache.hpp"
 #include "rowguard/pg/key_store.hpp"
 #include "rowguard/pg/key_sync.hpp"
+#include "rowguard/pg/lifecycle.hpp"
 #include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/settings.hpp"
@@ -32,10 +33,6 @@ std::uint64_t identity_serial = 1;
 namespace {
 
 char failure_detail[kDetailSize];
-
-constexpr int kMaxIdentityChecks = 8;
-IdentityCheck identity_checks[kMaxIdentityChecks];
-int identity_check_count = 0;
 
 MemoryContext ScratchContext() {
   static MemoryContext scratch = nullptr;
@@ -143,6 +140,26 @@ void FactsOf(const Identity* identity, TokenFactsPlain* facts) {
   CopyLogSafe(facts->jti, sizeof(facts->jti), IdentityJti(identity), strlen(IdentityJti(identity)));
 }
 
+// Revocation and role binding (lifecycle.hpp), for cache hits and fresh verifications
+// alike: the identity, or nullptr (released) with failure_detail set.
+Identity* Admitted(Identity* identity, bool log_result) {
+  if (identity == nullptr) return nullptr;
+  const char* detail = nullptr;
+  const Admission admission = AdmitIdentity(identity, &detail);
+  if (admission == Admission::kAdmitted) return identity;
+  strlcpy(failure_detail, detail, sizeof(failure_detail));
+  if (log_result) {
+    TokenFactsPlain facts;
+    FactsOf(identity, &facts);
+    LogOutcome(false, facts, failure_detail);
+  }
+  CompatFreeGucExtra(identity);
+  ObserveRejected(static_cast<int>(admission == Admission::kRevoked ? core::FailureClass::kRevoked
+                                                                    : core::FailureClass::kRole),
+                  failure_detail);
+  return nullptr;
+}
+
 }  // namespace
 
 std::int64_t IdentityClockSeconds() {
@@ -209,7 +226,7 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
       ObserveRejected(error.failure_class, failure_detail);
       return nullptr;
     }
-    Identity* identity = CopyIdentity(cached);
+    Identity* identity = Admitted(CopyIdentity(cached), log_result);
     if (identity != nullptr) ObserveAccepted(true);
     if (identity != nullptr && log_result) {
       TokenFactsPlain facts;
@@ -238,8 +255,10 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
     ObserveRejected(kOtherFailure, failure_detail);
     return nullptr;
   }
-  ObserveAccepted(false);
   CacheInsert(token, length, identity, setting_cache_size);
+  identity = Admitted(identity, log_result);
+  if (identity == nullptr) return nullptr;
+  ObserveAccepted(false);
   if (log_result) LogOutcome(true, facts, nullptr);
   return identity;
 }
@@ -247,12 +266,8 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
 void SetCurrentIdentity(Identity* identity) {
   current_identity = identity;
   ++identity_serial;
+  ApplyRoleBinding(current_identity);
   ObservePublishIdentity(current_identity);
-}
-
-void AddIdentityCheck(IdentityCheck check) {
-  if (identity_check_count == kMaxIdentityChecks) elog(ERROR, "too many rowguard identity checks");
-  identity_checks[identity_check_count++] = check;
 }
 
 const Identity* RequireCurrentIdentity() {
@@ -293,8 +308,6 @@ const Identity* RequireCurrentIdentity() {
     checked_transaction = transaction;
     checked_serial = identity_serial;
     AcceptInvalidationMessages();
-    // Call point for the checks other parts register (revocation, allowed role).
-    for (int i = 0; i < identity_check_count; ++i) identity_checks[i](identity);
   }
   if (identity->key_generation != key_generation) {
     // The keys changed since this identity was verified: it stands only while the key
@@ -313,6 +326,7 @@ const Identity* RequireCurrentIdentity() {
     }
     identity->key_generation = key_generation;
   }
+  if (!IsParallelWorker()) RecheckIdentity(identity);  // revocation, role binding
   return identity;
 }
 

@@ -11,6 +11,7 @@ PGDLLEXPORT void _PG_init(void);
 
 #include "rowguard/pg/key_store.hpp"
 #include "rowguard/pg/key_sync.hpp"
+#include "rowguard/pg/lifecycle.hpp"
 #include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/statement_masking.hpp"
@@ -18,6 +19,7 @@ PGDLLEXPORT void _PG_init(void);
 
 void _PG_init(void) {
   rowguard::pg::RegisterKeyStoreInvalidation();
+  rowguard::pg::RegisterLifecycle();  // revocation and role binding (lifecycle.cpp)
   rowguard::pg::InstallTokenStatementHiding();
   rowguard::pg::DefineSettings();
   rowguard::pg::InstallStatementHooks();

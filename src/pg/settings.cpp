@@ -33,6 +33,7 @@ bool setting_log_identity = false;
 int setting_max_token_bytes = static_cast<int>(core::kDefaultMaxTokenBytes);
 char* setting_refresh_databases = nullptr;
 bool setting_require_exp = true;
+char* setting_role_binding_claim = nullptr;
 char* setting_roles_claim = nullptr;
 char* setting_tenant_claim = nullptr;
 char* setting_token = nullptr;
@@ -157,6 +158,13 @@ void DefineSettings() {
   DefineCustomBoolVariable(
       "rowguard.require_exp", gettext_noop("Rejects tokens without an exp claim."), nullptr,
       &setting_require_exp, true, PGC_SUSET, 0, nullptr, ForgetVerificationsBool, nullptr);
+
+  DefineCustomStringVariable(
+      "rowguard.role_binding_claim",
+      gettext_noop("Claim that names the database role a token makes current_user."),
+      gettext_noop("Empty turns role binding off. Only roles allowed with rowguard.allow_role "
+                   "can be named."),
+      &setting_role_binding_claim, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
 
   DefineCustomStringVariable(
       "rowguard.roles_claim", gettext_noop("Claim read by rowguard.has_role."), nullptr,

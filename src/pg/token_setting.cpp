@@ -10,6 +10,8 @@ extern "C" {
 
 #include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/session_state_guard.hpp"
+#include "rowguard/pg/lifecycle.hpp"
+#include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/token_error.hpp"
 
 namespace rowguard::pg {
@@ -27,6 +29,11 @@ bool CheckTokenHook(char** newval, void** extra, GucSource source) {
   Identity* identity = MakeIdentity(*newval, &detail, !InitializingParallelWorker);
   if (identity == nullptr) {
     SetInvalidTokenCheckError(detail);
+    return false;
+  }
+  if (const char* refusal = RoleBindingRefusal(identity)) {  // role_binding.cpp
+    CompatFreeGucExtra(identity);
+    SetInvalidTokenCheckError(refusal);
     return false;
   }
   *extra = identity;  // allocated with CompatAllocGucExtra: PostgreSQL frees it

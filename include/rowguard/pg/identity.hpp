@@ -32,18 +32,14 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result);
 // - at every call: expired at the identity clock (IdentityClockSeconds);
 // - in the leader, once per statement, per transaction (a procedure that COMMITs
 //   starts new ones inside one statement) and per identity: pending invalidations are
-//   read, the checks registered with AddIdentityCheck run, and the key material that
-//   verified the identity must still be stored under its kid.
+//   read, and the key material that verified the identity must still be stored under
+//   its kid;
+// - in the leader, whenever revocations, role bindings or roles changed: the
+//   revocation and role checks (RecheckIdentity, lifecycle.cpp).
 // Accessors call it; so does the leader at executor start of a plan with parallel
 // workers (statement_masking.cpp), before any worker runs. See
 // docs/security-model.md, "When an identity ends".
 const Identity* RequireCurrentIdentity();
-
-// A further check of a live identity (e.g. revocation, allowed role): it raises an
-// ERROR to end the identity. Runs in the leader only, after invalidation messages were
-// read, at most once per statement, transaction and identity. Register from _PG_init.
-using IdentityCheck = void (*)(const Identity* identity);
-void AddIdentityCheck(IdentityCheck check);
 
 // Unix seconds of the clock every time check uses: the later of the current
 // statement's and the current transaction's start.

@@ -33,6 +33,10 @@ struct Identity {
   // it: the identity stands while that material is stored under its kid. Empty in
   // parallel workers, which verify nothing.
   char key_thumbprint[48];
+  // Token lifecycle (lifecycle.hpp): the lifecycle_generation it was last checked
+  // against, and the role its claim bound (an Oid; 0: none; always 0 in workers).
+  std::uint64_t lifecycle_generation;
+  std::uint32_t bound_role;
 };
 
 inline const char* IdentityKid(const Identity* id) {

@@ -16,6 +16,7 @@ extern bool setting_log_identity;
 extern int setting_max_token_bytes;
 extern char* setting_refresh_databases;
 extern bool setting_require_exp;
+extern char* setting_role_binding_claim;
 extern char* setting_roles_claim;
 extern char* setting_tenant_claim;
 extern char* setting_token;
