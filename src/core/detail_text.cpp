@@ -2,12 +2,13 @@
 #include <ctime>
 #include <limits>
 
+#include "rowguard/core/quote.hpp"
 #include "token_internal.hpp"
 
-namespace rowguard::core::internal {
+namespace rowguard::core {
 
 std::string QuoteForDetail(std::string_view text) {
-  constexpr std::size_t kMaxShown = 64;
+  constexpr std::size_t kMaxShown = kMaxQuotedBytes;
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(std::min(text.size(), kMaxShown) + 8);
@@ -27,6 +28,8 @@ std::string QuoteForDetail(std::string_view text) {
   if (text.size() > kMaxShown) out += "...";
   return out;
 }
+
+namespace internal {
 
 std::string FormatUtc(std::int64_t seconds) {
   const auto t = static_cast<std::time_t>(seconds);
@@ -53,4 +56,5 @@ std::int64_t SaturatingSub(std::int64_t a, std::int64_t b) noexcept {
                : std::numeric_limits<std::int64_t>::min();
 }
 
-}  // namespace rowguard::core::internal
+}  // namespace internal
+}  // namespace rowguard::core
