@@ -15,6 +15,7 @@
 #include "rowguard/core/failure_class.hpp"
 #include "rowguard/core/jws.hpp"
 #include "rowguard/core/key.hpp"
+#include "rowguard/core/quote.hpp"
 #include "rowguard/core/trust_store.hpp"
 
 // Last: fails the build if any header above pulled in a PostgreSQL header.
@@ -31,8 +32,10 @@ void SetError(BridgeError* error, FailureKind kind, std::string_view detail) {
   error->detail[n] = '\0';
 }
 
+static_assert(kFactSize > core::kMaxQuotedLength, "a quoted fact must fit");
+
 void CopyFact(char (&dst)[kFactSize], const std::string& src) {
-  CopyLogSafe(dst, kFactSize, src.data(), src.size());
+  BridgeQuote(dst, kFactSize, src.data(), src.size());
 }
 
 char* MallocCopy(std::string_view s) {
@@ -113,13 +116,29 @@ void FillVerified(const core::VerifiedToken& token, VerifiedPlain* out) {
 
 }  // namespace
 
-void CopyLogSafe(char* dst, std::size_t size, const char* src, std::size_t length) noexcept {
-  const std::size_t n = std::min(length, size - 1);
-  for (std::size_t i = 0; i < n; ++i) {
-    const unsigned char c = static_cast<unsigned char>(src[i]);
-    dst[i] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '?' : static_cast<char>(c);
+namespace {
+template <typename Rule>
+void CopyRuled(char* dst, std::size_t size, const char* src, std::size_t length,
+               Rule rule) noexcept {
+  if (size == 0) return;
+  dst[0] = '\0';
+  try {
+    const std::string ruled = rule(std::string_view(src, length));
+    const std::size_t n = std::min(ruled.size(), size - 1);
+    std::memcpy(dst, ruled.data(), n);
+    dst[n] = '\0';
+  } catch (...) {
+    // Out of memory: the fact is left empty rather than shown unquoted.
   }
-  dst[n] = '\0';
+}
+}  // namespace
+
+void BridgeQuote(char* dst, std::size_t size, const char* src, std::size_t length) noexcept {
+  CopyRuled(dst, size, src, length, core::QuoteForDetail);
+}
+
+void BridgeEscape(char* dst, std::size_t size, const char* src, std::size_t length) noexcept {
+  CopyRuled(dst, size, src, length, core::EscapeForDetail);
 }
 
 bool BridgeDescribeJwk(const char* jwk, std::size_t length, const char* alg, KeyDescription* out,
@@ -266,7 +285,11 @@ bool BridgeVerify(const core::TrustStore* store, const char* token, std::size_t 
                   const VerifySettings& settings, VerifiedPlain* out, TokenFactsPlain* facts,
                   BridgeError* error) noexcept {
   *out = VerifiedPlain{};
-  if (facts) *facts = TokenFactsPlain{};
+  if (facts) {
+    // Shown as "" when nothing could be read.
+    for (char* fact : {facts->kid, facts->iss, facts->sub, facts->jti})
+      BridgeQuote(fact, kFactSize, "", 0);
+  }
   return Guarded(error, [&] {
     static const core::TrustStore empty_store;
     // rowguard.audience rarely changes: keep its parsed form between calls.

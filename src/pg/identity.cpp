@@ -126,18 +126,18 @@ Identity* CopyIdentity(const Identity* source) {
 void LogOutcome(bool success, const TokenFactsPlain& facts, const char* reason) {
   if (setting_log_authentications == kLogOff) return;
   if (success && setting_log_authentications != kLogAll) return;
-  ereport(LOG, (success ? errmsg(ROWGUARD_LOG_PREFIX "token accepted")
-                        : errmsg(ROWGUARD_LOG_PREFIX "token rejected: %s", reason),
-                errdetail_log("kid=\"%s\" iss=\"%s\" sub=\"%s\" jti=\"%s\"", facts.kid, facts.iss,
-                              facts.sub, facts.jti),
-                errhidestmt(true), errhidecontext(true)));
+  ereport(LOG,
+          (success ? errmsg(ROWGUARD_LOG_PREFIX "token accepted")
+                   : errmsg(ROWGUARD_LOG_PREFIX "token rejected: %s", reason),
+           errdetail_log("kid=%s iss=%s sub=%s jti=%s", facts.kid, facts.iss, facts.sub, facts.jti),
+           errhidestmt(true), errhidecontext(true)));
 }
 
 void FactsOf(const Identity* identity, TokenFactsPlain* facts) {
-  CopyLogSafe(facts->kid, sizeof(facts->kid), IdentityKid(identity), strlen(IdentityKid(identity)));
-  CopyLogSafe(facts->iss, sizeof(facts->iss), IdentityIss(identity), strlen(IdentityIss(identity)));
-  CopyLogSafe(facts->sub, sizeof(facts->sub), IdentitySub(identity), identity->sub_length);
-  CopyLogSafe(facts->jti, sizeof(facts->jti), IdentityJti(identity), strlen(IdentityJti(identity)));
+  BridgeQuote(facts->kid, sizeof(facts->kid), IdentityKid(identity), strlen(IdentityKid(identity)));
+  BridgeQuote(facts->iss, sizeof(facts->iss), IdentityIss(identity), strlen(IdentityIss(identity)));
+  BridgeQuote(facts->sub, sizeof(facts->sub), IdentitySub(identity), identity->sub_length);
+  BridgeQuote(facts->jti, sizeof(facts->jti), IdentityJti(identity), strlen(IdentityJti(identity)));
 }
 
 // Revocation and role binding (lifecycle.hpp), for cache hits and fresh verifications

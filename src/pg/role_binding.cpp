@@ -285,13 +285,13 @@ bool BindIdentityRole(Identity* identity, const char** detail) {
   }
   if (value.type != jbvString) {
     char safe[kFactSize];
-    CopyLogSafe(safe, sizeof(safe), claim, strlen(claim));
-    snprintf(role_detail, sizeof(role_detail), "claim \"%s\" must be a string naming a role", safe);
+    BridgeQuote(safe, sizeof(safe), claim, strlen(claim));
+    snprintf(role_detail, sizeof(role_detail), "claim %s must be a string naming a role", safe);
     return false;
   }
   char name[NAMEDATALEN];
   char safe[kFactSize];
-  CopyLogSafe(safe, sizeof(safe), value.val.string.val, value.val.string.len);
+  BridgeQuote(safe, sizeof(safe), value.val.string.val, value.val.string.len);
   const int length = value.val.string.len;
   Oid role = InvalidOid;
   if (length > 0 && length < NAMEDATALEN && memchr(value.val.string.val, '\0', length) == nullptr) {
@@ -301,12 +301,12 @@ bool BindIdentityRole(Identity* identity, const char** detail) {
   }
   if (!OidIsValid(role) || !RoleAllowed(role, IdentityIss(identity))) {
     snprintf(role_detail, sizeof(role_detail),
-             "role \"%s\" named by the token is not allowed for tokens of this issuer", safe);
+             "role %s named by the token is not allowed for tokens of this issuer", safe);
     return false;
   }
   HeapTuple tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(role));
   if (!HeapTupleIsValid(tuple)) {
-    snprintf(role_detail, sizeof(role_detail), "role \"%s\" named by the token does not exist", safe);
+    snprintf(role_detail, sizeof(role_detail), "role %s named by the token does not exist", safe);
     return false;
   }
   const auto* form = reinterpret_cast<Form_pg_authid>(GETSTRUCT(tuple));
@@ -314,7 +314,7 @@ bool BindIdentityRole(Identity* identity, const char** detail) {
   ReleaseSysCache(tuple);
   if (privileged) {
     snprintf(role_detail, sizeof(role_detail),
-             "role \"%s\" named by the token is a superuser or has BYPASSRLS", safe);
+             "role %s named by the token is a superuser or has BYPASSRLS", safe);
     return false;
   }
   identity->bound_role = role;

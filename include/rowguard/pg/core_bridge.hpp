@@ -18,7 +18,8 @@ class TrustStore;
 namespace rowguard::pg {
 
 constexpr std::size_t kDetailSize = 256;
-constexpr std::size_t kFactSize = 96;
+// Holds any quoted fact (core::kMaxQuotedLength bytes and a NUL; checked in the bridge).
+constexpr std::size_t kFactSize = 272;
 
 // Kinds of failure the glue maps to SQLSTATEs.
 enum class FailureKind { kNone, kToken, kKey, kNotFound, kInternal, kOutOfMemory };
@@ -34,15 +35,17 @@ struct BridgeError {
   char unknown_key_iss[kFactSize] = {0};
 };
 
-// What could be read of a token, for log lines: truncated, with control characters
-// replaced so a hostile claim cannot forge log lines; never the token.
+// What could be read of a token, for log lines: each fact already quoted by
+// BridgeQuote (so a hostile claim cannot forge log lines); never the token.
 struct TokenFactsPlain {
   char kid[kFactSize], iss[kFactSize], sub[kFactSize], jti[kFactSize];
 };
 
-// Copies at most size - 1 bytes of `src`, replacing control characters, quotes and
-// backslashes with '?', so the result can stand inside a quoted log field.
-void CopyLogSafe(char* dst, std::size_t size, const char* src, std::size_t length) noexcept;
+// `src` quoted by the core's one rule for untrusted text (core::QuoteForDetail: in
+// double quotes, unprintable bytes escaped, cut after 64 bytes), truncated to size - 1.
+void BridgeQuote(char* dst, std::size_t size, const char* src, std::size_t length) noexcept;
+// The same without the surrounding quotes (core::EscapeForDetail).
+void BridgeEscape(char* dst, std::size_t size, const char* src, std::size_t length) noexcept;
 
 // ---- keys ----
 
