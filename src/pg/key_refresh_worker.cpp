@@ -41,6 +41,7 @@ PGDLLEXPORT void rowguard_key_refresh_worker(Datum arg);
 
 #include "rowguard/pg/key_sync.hpp"
 #include "rowguard/pg/settings.hpp"
+#include "rowguard/pg/token_error.hpp"
 
 namespace rowguard::pg {
 namespace {
@@ -123,7 +124,7 @@ void TakeSlot() {
   SpinLockRelease(&shared->mutex);
   if (my_slot == nullptr) {
     ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-                    errmsg("rowguard: no free key refresher slot"),
+                    errmsg(ROWGUARD_LOG_PREFIX "no free key refresher slot"),
                     errdetail("At most %d databases can be refreshed.", kMaxDatabases)));
   }
   on_shmem_exit(ReleaseSlot, 0);
@@ -253,7 +254,7 @@ bool Sync(MemoryContext cycle, const char* iss, const char* body, char** message
     for (uint64 i = 0; i < SPI_processed; ++i) {
       char* kid = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
       char* action = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-      ereport(LOG, (errmsg("rowguard: issuer \"%s\": key \"%s\" %s", iss, kid, action)));
+      ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX "issuer \"%s\": key \"%s\" %s", iss, kid, action)));
     }
     EndWork();
   }
@@ -281,7 +282,8 @@ void RefreshOne(MemoryContext cycle, const DueSource& source) {
   CHECK_FOR_INTERRUPTS();
   if (fetch.failure != FetchFailureKind::kNone) {
     char* why = psprintf("could not fetch \"%s\": %s", source.uri, fetch.detail);
-    ereport(LOG, (errmsg("rowguard: keys of issuer \"%s\" not refreshed: %s", source.iss, why)));
+    ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX "keys of issuer \"%s\" not refreshed: %s", source.iss,
+                         why)));
     Record(source, why, -1);
     return;
   }
@@ -290,8 +292,8 @@ void RefreshOne(MemoryContext cycle, const DueSource& source) {
   free(fetch.body);
   char* message = nullptr;
   if (!Sync(cycle, source.iss, body, &message)) {
-    ereport(LOG,
-            (errmsg("rowguard: keys of issuer \"%s\" not refreshed: %s", source.iss, message)));
+    ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX "keys of issuer \"%s\" not refreshed: %s", source.iss,
+                         message)));
     Record(source, message, -1);
     return;
   }
@@ -375,20 +377,21 @@ void rowguard_key_refresh_worker(Datum arg) {
   BackgroundWorkerInitializeConnection(dbname, nullptr, 0);
   if (shared == nullptr) {
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                    errmsg("rowguard: key refresher started without shared memory")));
+                    errmsg(ROWGUARD_LOG_PREFIX "key refresher started without shared memory")));
   }
   TakeSlot();
   MemoryContext cycle =
       AllocSetContextCreate(TopMemoryContext, "rowguard key refresh", ALLOCSET_DEFAULT_SIZES);
   bool missing_logged = false;
-  ereport(LOG, (errmsg("rowguard: key refresher started for database \"%s\"", dbname)));
+  ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX "key refresher started for database \"%s\"", dbname)));
   for (;;) {
     CHECK_FOR_INTERRUPTS();
     if (ConfigReloadPending) {
       ConfigReloadPending = false;
       ProcessConfigFile(PGC_SIGHUP);
       if (!Listed(dbname)) {
-        ereport(LOG, (errmsg("rowguard: key refresher for database \"%s\" stops: it is no longer "
+        ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX
+                             "key refresher for database \"%s\" stops: it is no longer "
                              "in rowguard.refresh_databases",
                              dbname)));
         proc_exit(0);
@@ -411,9 +414,10 @@ void rowguard_key_refresh_worker(Datum arg) {
       wait_ms = CollectDue(cycle, woken, wake_iss, &due, &due_count);
       if (wait_ms < 0) {
         if (!missing_logged) {
-          ereport(LOG, (errmsg("rowguard: database \"%s\" has no rowguard 0.2.0 key sources; "
-                               "the key refresher waits",
-                               dbname)));
+          ereport(LOG,
+                  (errmsg(ROWGUARD_LOG_PREFIX "database \"%s\" has no rowguard 0.2.0 key sources; "
+                                              "the key refresher waits",
+                          dbname)));
           missing_logged = true;
         }
         wait_ms = kIdleWaitMs;
@@ -456,7 +460,8 @@ void rowguard_key_refresh_launcher(Datum arg) {
     char* list = pstrdup(setting_refresh_databases != nullptr ? setting_refresh_databases : "");
     List* wanted = NIL;
     if (!SplitGUCList(list, ',', &wanted)) {
-      ereport(LOG, (errmsg("rowguard: rowguard.refresh_databases is not a list of names")));
+      ereport(LOG,
+              (errmsg(ROWGUARD_LOG_PREFIX "rowguard.refresh_databases is not a list of names")));
       wanted = NIL;
     }
     const TimestampTz now = GetCurrentTimestamp();
@@ -471,7 +476,8 @@ void rowguard_key_refresh_launcher(Datum arg) {
         int free_slot = 0;
         while (free_slot < count && names[free_slot][0] != '\0') ++free_slot;
         if (free_slot == kMaxDatabases) {
-          ereport(LOG, (errmsg("rowguard: more than %d databases in rowguard.refresh_databases; "
+          ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX
+                               "more than %d databases in rowguard.refresh_databases; "
                                "\"%s\" is not refreshed",
                                kMaxDatabases, db)));
           continue;
@@ -513,8 +519,10 @@ void rowguard_key_refresh_launcher(Datum arg) {
       worker.bgw_notify_pid = MyProcPid;
       if (!RegisterDynamicBackgroundWorker(&worker, &handles[i])) {
         handles[i] = nullptr;
-        ereport(LOG, (errmsg("rowguard: could not start the key refresher for database \"%s\"", db),
-                      errhint("Raise max_worker_processes.")));
+        ereport(LOG,
+                (errmsg(ROWGUARD_LOG_PREFIX "could not start the key refresher for database \"%s\"",
+                        db),
+                 errhint("Raise max_worker_processes.")));
       }
     }
     list_free(wanted);

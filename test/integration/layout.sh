@@ -2,7 +2,8 @@
 # Layout: the rules docs/design.md states about the code, checked against the code.
 #  - the plain C++ glue files (the bridge, the identity cache) cannot include a
 #    PostgreSQL header: cpp_only.hpp fails the build either way round;
-#  - "invalid token" and the "rowguard: " log prefix are spelled once (token_error.hpp);
+#  - "invalid token" is spelled once (token_error.hpp) and messages starting with the
+#    "rowguard: " log prefix use ROWGUARD_LOG_PREFIX from there;
 #  - docs/design.md names every file of src/pg, src/core and their headers, every C entry
 #    point and every setting;
 #  - no file outside docs/ refers to the design material outside the repository;
@@ -68,9 +69,9 @@ code_lines() { grep -rn "$1" src/pg include/rowguard/pg | grep -v -E '^[^:]+:[0-
 hits=$(code_lines '"invalid token"' | grep -v 'token_error.hpp' || true)
 [[ -z "$hits" ]]
 check "\"invalid token\" is spelled only in token_error.hpp" $? "$hits"
-hits=$(code_lines '"rowguard: ' | grep -v 'token_error.hpp' || true)
+hits=$(code_lines 'errmsg[a-z_]*("rowguard: ' || true)
 [[ -z "$hits" ]]
-check "the \"rowguard: \" log prefix is spelled only in token_error.hpp" $? "$hits"
+check "messages use ROWGUARD_LOG_PREFIX, never a spelled-out \"rowguard: \"" $? "$hits"
 
 # --- docs/design.md is complete -------------------------------------------------------
 missing=""
