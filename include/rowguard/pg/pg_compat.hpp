@@ -17,7 +17,10 @@
 // - 18: ExecutorRun_hook lost its execute_once argument; PG_MODULE_MAGIC_EXT exists
 //   (optional); OAuth validator modules (oauth_validator_libraries) authenticate a
 //   connection - rowguard is not one, it verifies tokens inside SQL.
-// - 19: PointerGetDatum is a macro whose type check rejects nullptr in C++: write
+// - 19: pushJsonbValue takes a JsonbInState* and returns nothing (CompatJsonbBuilder);
+//   syscache callbacks receive a SysCacheIdentifier (CompatSysCacheId);
+//   post_parse_analyze_hook receives a const JumbleState* (CompatJumbleState).
+//   PointerGetDatum is a macro whose type check rejects nullptr in C++: write
 //   PointerGetDatum(NULL). funcapi.h no longer brings in utils/tuplestore.h: include it
 //   where tuplestore_putvalues is used. struct config_generic keeps the type-specific
 //   fields in a union; name, flags, reset_source and reset_scontext (read here) are
@@ -36,6 +39,10 @@ extern "C" {
 #include "storage/proc.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
+#include "utils/jsonb.h"
+#include "utils/syscache.h"
+
+struct JumbleState;
 }
 
 #include <cstdlib>
@@ -114,6 +121,53 @@ inline LocalTransactionId CompatLocalTransactionId() {
   return MyProc->vxid.lxid;
 #else
   return MyProc->lxid;
+#endif
+}
+
+// The cache id a syscache invalidation callback receives: an int up to 18, the
+// SysCacheIdentifier enum since 19. Declare callbacks as (Datum, CompatSysCacheId, uint32).
+#if PG_VERSION_NUM >= 190000
+using CompatSysCacheId = SysCacheIdentifier;
+#else
+using CompatSysCacheId = int;
+#endif
+
+// post_parse_analyze_hook's third argument: `const JumbleState*` since 19, `JumbleState*`
+// before. Declare the hook as (ParseState*, Query*, CompatJumbleState*).
+#if PG_VERSION_NUM >= 190000
+using CompatJumbleState = const struct JumbleState;
+#else
+using CompatJumbleState = struct JumbleState;
+#endif
+
+// Building a jsonb value with pushJsonbValue. Up to 18 the builder's state is a
+// JsonbParseState* and each push returns the value built so far; since 19 the state is a
+// JsonbInState and the finished value is its `result`. Plain data, so it may live in a
+// frame PostgreSQL can longjmp out of.
+struct CompatJsonbBuilder {
+#if PG_VERSION_NUM >= 190000
+  JsonbInState state{};
+#else
+  JsonbParseState* state = nullptr;
+  JsonbValue* result = nullptr;
+#endif
+};
+
+inline void CompatPushJsonbValue(CompatJsonbBuilder* builder, JsonbIteratorToken token,
+                                 JsonbValue* value) {
+#if PG_VERSION_NUM >= 190000
+  pushJsonbValue(&builder->state, token, value);
+#else
+  builder->result = pushJsonbValue(&builder->state, token, value);
+#endif
+}
+
+// The value built, once the outermost WJB_END_OBJECT/ARRAY has been pushed.
+inline Jsonb* CompatJsonbBuilderResult(CompatJsonbBuilder* builder) {
+#if PG_VERSION_NUM >= 190000
+  return JsonbValueToJsonb(builder->state.result);
+#else
+  return JsonbValueToJsonb(builder->result);
 #endif
 }
 
