@@ -30,7 +30,6 @@
 # runs on one machine wait for each other instead of building twice.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROOTS_DIR=${ROWGUARD_ROOTS_DIR:-/var/cache/rowguard/roots}
 
 # version -> Debian suite, debootstrap script, extra suite whose postgresql-N is wanted
