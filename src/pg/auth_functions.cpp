@@ -9,6 +9,7 @@ extern "C" {
 #include "utils/jsonb.h"
 }
 
+#include "rowguard/pg/citus.hpp"
 #include "rowguard/pg/handoff.hpp"
 #include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/pg_compat.hpp"
@@ -53,6 +54,7 @@ ROWGUARD_SQL_FUNCTION(rowguard_authenticate) {
   (void)set_config_option("rowguard.token", token, superuser() ? PGC_SUSET : PGC_USERSET,
                           PGC_S_SESSION, is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET, true, 0,
                           false);
+  ForwardTokenToCitus(token);
   if (current_identity == nullptr) PG_RETURN_NULL();
   PG_RETURN_JSONB_P(ClaimsCopy(current_identity));
 }
