@@ -1,10 +1,18 @@
--- Citus (docs/scaling.md): Citus refuses a policy with a subquery on a distributed or
--- reference table ("cannot create policy", "Subqueries are not supported in policies on
--- distributed tables"), so on such a table the templates write the accessor call itself,
--- tenant_id = rowguard.claim_uuid('tenant_id'), instead of the InitPlan form
--- tenant_id = (SELECT rowguard.claim_uuid('tenant_id')). The call is STABLE: an index
--- scan on a shard still takes it as its Index Cond. Every other table keeps the InitPlan
--- form. _install_policy is the 0.1.0 function with that one rewrite added.
+-- Citus (docs/scaling.md). Two facts of Citus change what the templates must write on a
+-- distributed or reference table:
+-- * Citus refuses a policy with a subquery there ("Subqueries are not supported in
+--   policies on distributed tables"), so the predicate is the accessor call itself,
+--   tenant_id = rowguard.claim_uuid('tenant_id'), not the InitPlan form
+--   tenant_id = (SELECT rowguard.claim_uuid('tenant_id')). The call is STABLE: an index
+--   scan on a shard still takes it as its Index Cond.
+-- * Citus creates the policies on the shards without AS RESTRICTIVE (its CREATE POLICY
+--   command for a shard never writes it), so every policy is PERMISSIVE on the shards and
+--   a RESTRICTIVE tenant policy next to rowguard_base (USING (true)) would show every row.
+--   On a Citus table the template therefore writes its policy AS PERMISSIVE, without
+--   rowguard_base, and refuses a table that has any other policy: permissive policies
+--   are combined with OR.
+-- Every other table keeps the 0.1.0 form. _install_policy is the 0.1.0 function with
+-- these branches added.
 CREATE OR REPLACE FUNCTION rowguard._install_policy(tbl regclass, policy_name name, command text,
                                          predicate text, apply boolean)
     RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -51,6 +59,24 @@ BEGIN
         script := script || format('DROP POLICY IF EXISTS %I ON %s;', policy_name, r.qualified);
         IF EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = r.rel AND p.polname = policy_name) THEN
             run := run || format('DROP POLICY %I ON %s;', policy_name, r.qualified);
+        END IF;
+        IF citus_table THEN
+            IF EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = r.rel
+                          AND p.polname NOT IN (policy_name, 'rowguard_base')) THEN
+                RAISE EXCEPTION 'cannot install policy % on Citus table %', policy_name, r.qualified
+                    USING ERRCODE = 'feature_not_supported',
+                          DETAIL = 'Citus creates the policies of a distributed or reference table on its shards as PERMISSIVE, so they would be combined with OR.',
+                          HINT = 'Keep one policy on a Citus table, or write one policy that combines the conditions; see docs/scaling.md.';
+            END IF;
+            stmt := format('CREATE POLICY %I ON %s AS PERMISSIVE FOR %s%s;',
+                           policy_name, r.qualified, command, clauses);
+            script := script || stmt;  run := run || stmt;
+            script := script || format('DROP POLICY IF EXISTS rowguard_base ON %s;', r.qualified);
+            IF EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = r.rel
+                                                 AND p.polname = 'rowguard_base') THEN
+                run := run || format('DROP POLICY rowguard_base ON %s;', r.qualified);
+            END IF;
+            CONTINUE;
         END IF;
         stmt := format('CREATE POLICY %I ON %s AS RESTRICTIVE FOR %s%s;',
                        policy_name, r.qualified, command, clauses);
