@@ -13,11 +13,13 @@ SELECT rowguard.sign('{"sub":"odd","tenant_id":"not-a-uuid","scope":"orders:read
 SELECT left(:'alice', length(:'alice') - 4) || 'AAAA' AS forged \gset
 SELECT 'eyJhbGciOiJIUzI1NiIsImtpZCI6Im5vYm9keSJ9.' || split_part(:'alice', '.', 2) || '.c2ln' AS stranger \gset
 -- The segments of a token no output below may contain.
-CREATE TEMP TABLE segments AS
+-- (Regular objects, not temporary ones: a transaction identity does not start on top
+-- of temporary objects, see docs/security-model.md.)
+CREATE TABLE public.obs_segments AS
     SELECT s FROM unnest(string_to_array(:'alice', '.') || string_to_array(:'bob', '.')) AS s;
-GRANT SELECT ON segments TO PUBLIC;
-CREATE FUNCTION pg_temp.leaks(output text) RETURNS boolean LANGUAGE sql AS $$
-    SELECT EXISTS (SELECT FROM segments WHERE position(s IN output) > 0)
+GRANT SELECT ON public.obs_segments TO PUBLIC;
+CREATE FUNCTION public.obs_leaks(output text) RETURNS boolean LANGUAGE sql AS $$
+    SELECT EXISTS (SELECT FROM public.obs_segments WHERE position(s IN output) > 0)
 $$;
 
 -- Administrators only: stats_reset and the two settings.
@@ -46,7 +48,7 @@ SELECT rowguard.session_status();
 BEGIN;
 SET LOCAL rowguard.token = :'alice';
 SELECT rowguard.session_status();
-SELECT pg_temp.leaks(rowguard.session_status()::text) AS leaks;
+SELECT public.obs_leaks(rowguard.session_status()::text) AS leaks;
 COMMIT;
 SELECT rowguard.session_status() ->> 'authenticated' AS after_commit;
 SET rowguard.token = :'bob';
@@ -65,7 +67,7 @@ BEGIN;
 SET LOCAL rowguard.token = :'alice';
 SELECT public.outcome(format('SET LOCAL rowguard.token = %L', :'forged'));
 SELECT s ->> 'sub' AS sub, s ->> 'last_failure' AS last_failure,
-       s ->> 'last_failure_class' AS class, pg_temp.leaks(s::text) AS leaks
+       s ->> 'last_failure_class' AS class, public.obs_leaks(s::text) AS leaks
   FROM rowguard.session_status() AS s;
 SELECT public.outcome(format('SELECT rowguard.verify(%L)', :'expired'));
 SELECT s ->> 'last_failure' AS last_failure, s ->> 'last_failure_class' AS class
@@ -84,7 +86,7 @@ SELECT rowguard.stats_reset();
 SELECT sum(count) AS after_reset FROM rowguard.stats();
 
 -- failure_delay: a rejected token costs its session the delay, a good one nothing.
-CREATE FUNCTION pg_temp.elapsed_ms(statement text) RETURNS double precision
+CREATE FUNCTION public.obs_elapsed_ms(statement text) RETURNS double precision
 LANGUAGE plpgsql AS $$
 DECLARE
     t0 timestamptz := clock_timestamp();
@@ -94,9 +96,9 @@ BEGIN
 END
 $$;
 SET rowguard.failure_delay = '300ms';
-SELECT pg_temp.elapsed_ms(format('SELECT rowguard.verify(%L)', :'forged')) >= 300 AS rejected_waits,
-       pg_temp.elapsed_ms(format('SET rowguard.token = %L', :'expired')) >= 300 AS set_waits,
-       pg_temp.elapsed_ms(format('SELECT rowguard.verify(%L)', :'alice')) < 300 AS accepted_does_not;
+SELECT public.obs_elapsed_ms(format('SELECT rowguard.verify(%L)', :'forged')) >= 300 AS rejected_waits,
+       public.obs_elapsed_ms(format('SET rowguard.token = %L', :'expired')) >= 300 AS set_waits,
+       public.obs_elapsed_ms(format('SELECT rowguard.verify(%L)', :'alice')) < 300 AS accepted_does_not;
 -- The wait is interruptible: a statement timeout ends it long before the delay.
 SET rowguard.failure_delay = '20s';
 SET statement_timeout = '300ms';
@@ -134,7 +136,7 @@ SELECT count(*) AS visible FROM obs.orders;
 SELECT policy, permissive, applies, note FROM rowguard.explain_access('obs.orders');
 SELECT policy, expression, note FROM rowguard.explain_access('obs.orders', 'INSERT');
 -- Nothing about bob's rows (or any row) appears, and never the token.
-SELECT bool_or(note LIKE '%2222%') AS other_tenant, bool_or(pg_temp.leaks(note)) AS leaks
+SELECT bool_or(note LIKE '%2222%') AS other_tenant, bool_or(public.obs_leaks(note)) AS leaks
   FROM rowguard.explain_access('obs.orders');
 SELECT public.outcome('SELECT rowguard.explain_access(''obs.orders'', ''ALL'')');
 SELECT public.outcome('SELECT rowguard.explain_access(''obs.orders'', ''TRUNCATE'')');
@@ -195,3 +197,5 @@ SELECT public.outcome('SELECT count(*) FROM rowguard._sessions()');
 RESET ROLE;
 
 DROP SCHEMA obs CASCADE;
+DROP FUNCTION public.obs_leaks(text), public.obs_elapsed_ms(text);
+DROP TABLE public.obs_segments;

@@ -23,17 +23,17 @@ void AddIdentityToLogLine(ErrorData* edata) {
   const Identity* identity = current_identity;
   if (!setting_log_identity || identity == nullptr || !edata->output_to_server) return;
   TokenFactsPlain facts;
-  CopyLogSafe(facts.sub, sizeof(facts.sub), IdentitySub(identity), identity->sub_length);
-  CopyLogSafe(facts.iss, sizeof(facts.iss), IdentityIss(identity), strlen(IdentityIss(identity)));
-  CopyLogSafe(facts.kid, sizeof(facts.kid), IdentityKid(identity), strlen(IdentityKid(identity)));
-  CopyLogSafe(facts.jti, sizeof(facts.jti), IdentityJti(identity), strlen(IdentityJti(identity)));
+  BridgeQuote(facts.sub, sizeof(facts.sub), IdentitySub(identity), identity->sub_length);
+  BridgeQuote(facts.iss, sizeof(facts.iss), IdentityIss(identity), strlen(IdentityIss(identity)));
+  BridgeQuote(facts.kid, sizeof(facts.kid), IdentityKid(identity), strlen(IdentityKid(identity)));
+  BridgeQuote(facts.jti, sizeof(facts.jti), IdentityJti(identity), strlen(IdentityJti(identity)));
   // The server log shows detail_log instead of detail when both exist, so the client's
   // detail is kept in front of the identity. Allocated in ErrorContext, which the
   // error machinery resets after the entry is written.
   const char* before = edata->detail_log != nullptr ? edata->detail_log : edata->detail;
   MemoryContext old_context = MemoryContextSwitchTo(ErrorContext);
   char line[4 * kFactSize + 64];
-  snprintf(line, sizeof(line), "rowguard identity: sub=\"%s\" iss=\"%s\" kid=\"%s\" jti=\"%s\"",
+  snprintf(line, sizeof(line), "rowguard identity: sub=%s iss=%s kid=%s jti=%s",
            facts.sub, facts.iss, facts.kid, facts.jti);
   edata->detail_log = before != nullptr ? psprintf("%s\n%s", before, line) : pstrdup(line);
   MemoryContextSwitchTo(old_context);

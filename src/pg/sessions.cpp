@@ -86,10 +86,10 @@ void ObservePublishIdentity(const Identity* identity) {
     slot->transaction = TokenIsTransactionScoped();
     slot->has_exp = (identity->flags & kIdentityHasExp) != 0;
     slot->exp = identity->exp;
-    CopyLogSafe(slot->sub, sizeof(slot->sub), IdentitySub(identity), identity->sub_length);
-    CopyLogSafe(slot->iss, sizeof(slot->iss), IdentityIss(identity), strlen(IdentityIss(identity)));
-    CopyLogSafe(slot->kid, sizeof(slot->kid), IdentityKid(identity), strlen(IdentityKid(identity)));
-    CopyLogSafe(slot->jti, sizeof(slot->jti), IdentityJti(identity), strlen(IdentityJti(identity)));
+    BridgeEscape(slot->sub, sizeof(slot->sub), IdentitySub(identity), identity->sub_length);
+    BridgeEscape(slot->iss, sizeof(slot->iss), IdentityIss(identity), strlen(IdentityIss(identity)));
+    BridgeEscape(slot->kid, sizeof(slot->kid), IdentityKid(identity), strlen(IdentityKid(identity)));
+    BridgeEscape(slot->jti, sizeof(slot->jti), IdentityJti(identity), strlen(IdentityJti(identity)));
   }
   EndWrite(slot);
 }
