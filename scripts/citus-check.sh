@@ -252,6 +252,11 @@ shards_without=$(for p in "$W1" "$W2"; do q "$p" -c "$SHOW_SHARDS" -c "
 shards_total=$(for p in "$W1" "$W2"; do q "$p" -c "$SHOW_SHARDS" -c "SELECT count(*) FROM pg_class WHERE relname ~ '^(docs|plans)_[0-9]+$'"; done | awk '{ s += $1 } END { print s + 0 }')
 check "shard placements on the workers: $shards_total, each with forced RLS and rowguard_tenant as its only policy" "0" "$shards_without"
 
+# A second rowguard policy on a Citus table would be OR-ed with the first on the shards.
+second=$(q "$C" -v ON_ERROR_STOP=0 -c "SELECT rowguard.scope_policy('public.docs', 'docs:read')" 2>&1)
+check "a second template policy on a Citus table is refused" "1" \
+  "$(grep -c 'cannot install policy rowguard_scope_all on Citus table public.docs' <<<"$second")"
+
 # The Citus behaviour the templates work around: a RESTRICTIVE policy on a distributed
 # table arrives on the shards as PERMISSIVE.
 fact=$(q "$C" <<'SQL'
@@ -466,6 +471,18 @@ echo "figures (wall clock on this machine, 4 tenants in turn):"
 bench "router: WHERE tenant_id = literal" "SELECT count(*) FROM public.docs WHERE tenant_id = '@T@'"
 bench "multi-shard: policy only" "SELECT count(*) FROM public.docs"
 bench "reference table join, router" "SELECT count(*) FROM public.docs d JOIN public.plans p USING (tenant_id) WHERE d.tenant_id = '@T@'"
+
+# --- a revocation on the workers ends the subject's identity there -------------------------
+if [[ "$(q "$C" -c "SELECT to_regclass('rowguard.revocations') IS NOT NULL")" == t ]]; then
+  q "$C" -c "SELECT bool_and(success) FROM run_command_on_workers(\$\$SELECT rowguard.revoke_subject('user-3')\$\$)" >/dev/null
+  revtx=$(printf '%s\n' "SET citus.propagate_set_commands = 'local';" 'BEGIN;' "SET LOCAL rowguard.token = '${TOKENS[2]}';" \
+         'SELECT count(*) FROM public.docs;' 'COMMIT;' | PGROLE=app q "$C" -v ON_ERROR_STOP=0 2>&1)
+  check "revoke_subject on the workers: the subject's next transaction reads no row there" "1|0" \
+    "$(grep -c -m1 'WARNING:  invalid token' <<<"$revtx")|$(grep -E '^[0-9]+$' <<<"$revtx" | head -1)"
+  echo "  revoked: $(grep -A1 -m1 'WARNING:  invalid token' <<<"$revtx" | paste -sd' ')"
+else
+  echo "NOTE: rowguard.revocations does not exist in this tree; revocation not checked"
+fi
 
 # --- key removal ends identities on the workers ----------------------------------------------
 # The key is removed on the workers only, between two statements of an open transaction of

@@ -25,6 +25,7 @@ extern "C" {
 #include <cstring>
 
 #include "rowguard/core/token_text.hpp"
+#include "rowguard/pg/citus.hpp"
 #include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/session_state_guard.hpp"
 #include "rowguard/pg/statement_masking.hpp"
@@ -94,7 +95,10 @@ void MaskingProcessUtility(PlannedStmt* pstmt, const char* query_string, bool re
   if (hint != TokenScopeHint::kUnknown) pending_token_scope = hint;
   PG_TRY();
   {
-    if (previous_process_utility != nullptr) {
+    // Under Citus a SET LOCAL rowguard.token runs as the statement Citus forwards.
+    if (RunTokenSetLocalForCitus(pstmt->utilityStmt)) {
+      // done: rowguard.token is set here and on the workers
+    } else if (previous_process_utility != nullptr) {
       previous_process_utility(pstmt, query_string, read_only_tree, context, params, query_env,
                                dest, qc);
     } else {
@@ -129,7 +133,7 @@ void MaskingExecutorStart(QueryDesc* query_desc, int eflags) {
 }  // namespace
 
 bool MaskStatementText(const char* text) {
-  if (text == nullptr) return false;
+  if (text == nullptr || ForwardingTokenToCitus()) return false;
   const std::size_t length = strlen(text);
   if (!core::HasTokenRun(text, length)) return false;
   // The statement's text is this backend's own buffer (the protocol message, a plan
