@@ -253,9 +253,9 @@ shards_total=$(for p in "$W1" "$W2"; do q "$p" -c "$SHOW_SHARDS" -c "SELECT coun
 check "shard placements on the workers: $shards_total, each with forced RLS and rowguard_tenant as its only policy" "0" "$shards_without"
 
 # A second rowguard policy on a Citus table would be OR-ed with the first on the shards.
-second=$(q "$C" -v ON_ERROR_STOP=0 -c "SELECT rowguard.scope_policy('public.docs', 'docs:read')" 2>&1)
+second=$(q "$C" -v ON_ERROR_STOP=0 -c "SELECT rowguard.scope_policy('public.docs', 'SELECT', 'docs:read')" 2>&1)
 check "a second template policy on a Citus table is refused" "1" \
-  "$(grep -c 'cannot install policy rowguard_scope_all on Citus table public.docs' <<<"$second")"
+  "$(grep -c 'cannot install policy rowguard_scope_select on Citus table public.docs' <<<"$second")"
 
 # The Citus behaviour the templates work around: a RESTRICTIVE policy on a distributed
 # table arrives on the shards as PERMISSIVE.
@@ -290,9 +290,9 @@ mapfile -t TOKENS < <(q "$C" -c "
 # runs multi-shard, router, reference-table and join queries. Every line:
 #   way|tenant|rows seen|rows of other tenants seen|router rows of another tenant|join rows|plans rows
 pooled_sql() {
-  local round i t other
+  local i t other
   echo "SET citus.propagate_set_commands = 'local';"
-  for round in 1 2 3; do
+  for _ in 1 2 3; do
     for i in 0 1 2 3; do
       t=${TENANTS[$i]} other=${TENANTS[$(((i + 1) % 4))]}
       for way in set_local authenticate; do
@@ -495,7 +495,8 @@ echo "SET citus.propagate_set_commands = 'local'; BEGIN; SET LOCAL rowguard.toke
 read -r -t 60 before <&"${KEYTX[0]}"
 q "$C" -c "SELECT bool_and(success) FROM run_command_on_workers(\$\$SELECT rowguard.remove_key('es256-key')\$\$)" >/dev/null
 echo "SELECT 'after', count(*) FROM public.docs; COMMIT;" >&"${KEYTX[1]}"
-exec {KEYTX[1]}>&-
+keytx_in=${KEYTX[1]}
+exec {keytx_in}>&-
 after=$(timeout 60 cat <&"${KEYTX[0]}")
 wait "$keytx_pid" 2>/dev/null || true
 check "before the removal the open transaction sees its rows" "before|$ROWS_PER_TENANT" "$before"
