@@ -25,6 +25,7 @@ extern "C" {
 #include <cstring>
 
 #include "rowguard/core/token_text.hpp"
+#include "rowguard/pg/citus.hpp"
 #include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/hooks.hpp"
 #include "rowguard/pg/session_state_guard.hpp"
@@ -95,8 +96,13 @@ void MaskingProcessUtility(PlannedStmt* pstmt, const char* query_string, bool re
   if (hint != TokenScopeHint::kUnknown) pending_token_scope = hint;
   PG_TRY();
   {
-    CallProcessUtility(previous_process_utility, pstmt, query_string, read_only_tree, context,
-                       params, query_env, dest, qc);
+    // Under Citus a SET LOCAL rowguard.token runs as the statement Citus forwards.
+    if (RunTokenSetLocalForCitus(pstmt->utilityStmt)) {
+      // done: rowguard.token is set here and on the workers
+    } else {
+      CallProcessUtility(previous_process_utility, pstmt, query_string, read_only_tree, context,
+                         params, query_env, dest, qc);
+    }
   }
   PG_FINALLY();
   { pending_token_scope = outer; }
@@ -121,7 +127,7 @@ void MaskingExecutorStart(QueryDesc* query_desc, int eflags) {
 }  // namespace
 
 bool MaskStatementText(const char* text) {
-  if (text == nullptr) return false;
+  if (text == nullptr || ForwardingTokenToCitus()) return false;
   const std::size_t length = strlen(text);
   if (!core::HasTokenRun(text, length)) return false;
   // The statement's text is this backend's own buffer (the protocol message, a plan
