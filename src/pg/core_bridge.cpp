@@ -12,9 +12,12 @@
 #include <string_view>
 #include <vector>
 
+#include <openssl/crypto.h>
+
 #include "rowguard/core/jws.hpp"
 #include "rowguard/core/key.hpp"
 #include "rowguard/core/trust_store.hpp"
+#include "rowguard/core/warm_up.hpp"
 
 // Last: fails the build if any header above pulled in a PostgreSQL header.
 #include "rowguard/pg/cpp_only.hpp"
@@ -106,6 +109,24 @@ void FillVerified(const core::VerifiedToken& token, VerifiedPlain* out) {
   out->leeway = token.leeway_seconds;
 }
 
+// One stored row into `store`; a row that no longer parses is reported to `skipped`.
+void AddRow(core::TrustStore* store, const KeyRow& row, void (*skipped)(const char*, const char*)) {
+  auto alg = core::AlgorithmFromName(row.alg);
+  // Stored keys passed the full check in add_key; a reload must stay cheap.
+  auto key =
+      alg ? core::ParseJwk(row.jwk, alg, core::PrivateKeyCheck::kSkip)
+          : core::Result<core::Key>(core::Fail(core::ErrorCode::kBadKey, "unknown algorithm"));
+  if (!key.ok()) {
+    if (skipped) skipped(row.kid, key.failure().detail.c_str());
+    return;
+  }
+  if (key.value().kid() != row.kid || key.value().algorithm() != *alg) {
+    if (skipped) skipped(row.kid, "the stored row disagrees with its JWK");
+    return;
+  }
+  store->AddKey(std::move(key).value(), row.issuer ? row.issuer : "");
+}
+
 }  // namespace
 
 void CopyLogSafe(char* dst, std::size_t size, const char* src, std::size_t length) noexcept {
@@ -165,23 +186,7 @@ bool BridgeBuildStore(const KeyRow* keys, int key_count, const IssuerRow* issuer
   *built = nullptr;
   return Guarded(error, [&] {
     auto store = std::make_unique<core::TrustStore>();
-    for (int i = 0; i < key_count; ++i) {
-      const KeyRow& row = keys[i];
-      auto alg = core::AlgorithmFromName(row.alg);
-      // Stored keys passed the full check in add_key; a reload must stay cheap.
-      auto key =
-          alg ? core::ParseJwk(row.jwk, alg, core::PrivateKeyCheck::kSkip)
-              : core::Result<core::Key>(core::Fail(core::ErrorCode::kBadKey, "unknown algorithm"));
-      if (!key.ok()) {
-        if (skipped) skipped(row.kid, key.failure().detail.c_str());
-        continue;
-      }
-      if (key.value().kid() != row.kid || key.value().algorithm() != *alg) {
-        if (skipped) skipped(row.kid, "the stored row disagrees with its JWK");
-        continue;
-      }
-      store->AddKey(std::move(key).value(), row.issuer ? row.issuer : "");
-    }
+    for (int i = 0; i < key_count; ++i) AddRow(store.get(), keys[i], skipped);
     for (int i = 0; i < issuer_count; ++i) {
       const IssuerRow& row = issuers[i];
       core::IssuerRule rule;
@@ -198,6 +203,18 @@ bool BridgeBuildStore(const KeyRow* keys, int key_count, const IssuerRow* issuer
 }
 
 void BridgeFreeStore(core::TrustStore* store) noexcept { delete store; }
+
+bool BridgeAddKey(core::TrustStore* store, const KeyRow& row,
+                  void (*skipped)(const char*, const char*), BridgeError* error) noexcept {
+  return Guarded(error, [&] {
+    AddRow(store, row, skipped);
+    return true;
+  });
+}
+
+int BridgeStoreKeyCount(const core::TrustStore* store) noexcept {
+  return store == nullptr ? 0 : static_cast<int>(store->key_count());
+}
 
 bool BridgeStoreHasKey(const core::TrustStore* store, const char* kid) noexcept {
   // Out of memory reports the key as absent: the caller then ends the identity (fails
@@ -275,6 +292,30 @@ bool BridgeVerify(const core::TrustStore* store, const char* token, std::size_t 
     FillVerified(verified.value(), out);
     return true;
   });
+}
+
+TokenKey BridgeTokenKid(const char* token, std::size_t length, std::size_t max_token_bytes,
+                        char* kid, std::size_t kid_size) noexcept {
+  try {
+    core::JwsHeader header;
+    const std::string_view text = core::StripBearer(std::string_view(token, length));
+    if (!core::PeekHeader(text, max_token_bytes, &header).ok()) return TokenKey::kUnreadable;
+    if (!header.has_kid) return TokenKey::kNoKid;
+    if (header.kid.size() >= kid_size) return TokenKey::kKidTooLong;
+    std::memcpy(kid, header.kid.data(), header.kid.size());
+    kid[header.kid.size()] = '\0';
+    return TokenKey::kKid;
+  } catch (...) {
+    return TokenKey::kUnreadable;
+  }
+}
+
+bool BridgeInitCrypto(bool warm_up) noexcept {
+  // Without an exit handler a backend's exit skips freeing OpenSSL's tables (about a
+  // tenth of a short connection's CPU time, measured in docs/performance.md). When the
+  // server itself initialised OpenSSL first (ssl = on), this changes nothing.
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
+  return !warm_up || core::WarmUp();
 }
 
 bool BridgeDecodeFromLeader(const char* token, std::size_t length, std::size_t max_token_bytes,

@@ -1,14 +1,16 @@
-// Module entry: the settings, key-store invalidation, and the log hook that keeps
-// statements holding tokens out of the server log.
+// Module entry: the settings, key-store invalidation, the log hook that keeps
+// statements holding tokens out of the server log, and OpenSSL's set-up.
 extern "C" {
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 
 PG_MODULE_MAGIC;
 PGDLLEXPORT void _PG_init(void);
 }
 
+#include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/key_store.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/token_error.hpp"
@@ -17,4 +19,10 @@ void _PG_init(void) {
   rowguard::pg::RegisterKeyStoreInvalidation();
   rowguard::pg::InstallTokenStatementHiding();
   rowguard::pg::DefineSettings();
+  // Preloaded, the postmaster does OpenSSL's one-time work once (a verification per
+  // algorithm family) and every backend inherits it (docs/performance.md, "New
+  // connections"). The warm-up failing only leaves that work to the first token.
+  if (!rowguard::pg::BridgeInitCrypto(process_shared_preload_libraries_in_progress)) {
+    ereport(LOG, (errmsg("rowguard: could not warm up token verification")));
+  }
 }
