@@ -12,8 +12,6 @@
 #include <string_view>
 #include <vector>
 
-#include <openssl/crypto.h>
-
 #include "rowguard/core/jws.hpp"
 #include "rowguard/core/key.hpp"
 #include "rowguard/core/trust_store.hpp"
@@ -310,13 +308,7 @@ TokenKey BridgeTokenKid(const char* token, std::size_t length, std::size_t max_t
   }
 }
 
-bool BridgeInitCrypto(bool warm_up) noexcept {
-  // Without an exit handler a backend's exit skips freeing OpenSSL's tables (about a
-  // tenth of a short connection's CPU time, measured in docs/performance.md). When the
-  // server itself initialised OpenSSL first (ssl = on), this changes nothing.
-  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
-  return !warm_up || core::WarmUp();
-}
+bool BridgeWarmUp() noexcept { return core::WarmUp(); }
 
 bool BridgeDecodeFromLeader(const char* token, std::size_t length, std::size_t max_token_bytes,
                             VerifiedPlain* out, BridgeError* error) noexcept {

@@ -1,5 +1,5 @@
 // Module entry: the settings, key-store invalidation, the log hook that keeps
-// statements holding tokens out of the server log, and OpenSSL's set-up.
+// statements holding tokens out of the server log, and, preloaded, the warm-up.
 extern "C" {
 #include "postgres.h"
 
@@ -22,7 +22,7 @@ void _PG_init(void) {
   // Preloaded, the postmaster does OpenSSL's one-time work once (a verification per
   // algorithm family) and every backend inherits it (docs/performance.md, "New
   // connections"). The warm-up failing only leaves that work to the first token.
-  if (!rowguard::pg::BridgeInitCrypto(process_shared_preload_libraries_in_progress)) {
+  if (process_shared_preload_libraries_in_progress && !rowguard::pg::BridgeWarmUp()) {
     ereport(LOG, (errmsg("rowguard: could not warm up token verification")));
   }
 }

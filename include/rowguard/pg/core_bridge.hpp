@@ -101,10 +101,10 @@ enum class TokenKey { kUnreadable, kNoKid, kKid, kKidTooLong };
 TokenKey BridgeTokenKid(const char* token, std::size_t length, std::size_t max_token_bytes,
                         char* kid, std::size_t kid_size) noexcept;
 
-// Configures OpenSSL for a server process (no exit-time cleanup: the process's memory
-// goes with it) and, when `warm_up`, runs core::WarmUp. Returns false when the warm-up
-// did not verify everything (harmless: the first real token then does that work).
-bool BridgeInitCrypto(bool warm_up) noexcept;
+// core::WarmUp: OpenSSL's and the JSON parser's one-time work, done now. Returns false
+// when the warm-up did not verify everything (harmless: the first real token then
+// does that work).
+bool BridgeWarmUp() noexcept;
 
 struct VerifySettings {
   std::int64_t now;
