@@ -6,6 +6,7 @@
 //                   over the same signing input and signature as the token
 //   BM_Verify<alg>  TrustStore::Verify of the whole token: Bearer, segments, base64url,
 //                   strict header and payload JSON, key lookup, signature, claim rules
+//   BM_LoadKey<alg> ParseJwk of a stored public key (a backend's first token of a kid)
 //
 // scripts/bench-core.sh runs this and prints the ratio table.
 #include <benchmark/benchmark.h>
@@ -181,6 +182,18 @@ void ClaimsOnly(benchmark::State& state) {
   }
 }
 
+// What a backend does once per stored key it meets (the lazy key store): parse the
+// stored public JWK, which passed every check when it was added.
+void LoadKey(benchmark::State& state, Algorithm alg) {
+  const Fixture& f = FixtureFor(alg);
+  for (auto _ : state) {
+    auto key = rowguard::core::ParseJwk(f.generated.public_jwk, alg,
+                                        rowguard::core::PrivateKeyCheck::kSkip);
+    if (!key.ok()) state.SkipWithError("ParseJwk");
+    benchmark::DoNotOptimize(key);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,6 +201,10 @@ int main(int argc, char** argv) {
     const std::string name(AlgorithmName(alg));
     benchmark::RegisterBenchmark(("BM_Bare" + name).c_str(), Bare, alg);
     benchmark::RegisterBenchmark(("BM_Verify" + name).c_str(), Verify, alg);
+  }
+  for (Algorithm alg : {Algorithm::kHS256, Algorithm::kRS256, Algorithm::kES256, Algorithm::kEdDSA}) {
+    benchmark::RegisterBenchmark(("BM_LoadKey" + std::string(AlgorithmName(alg))).c_str(), LoadKey,
+                                 alg);
   }
   benchmark::RegisterBenchmark("BM_ParseCompactHS256", ParseOnly);
   benchmark::RegisterBenchmark("BM_ParseRegisteredClaims", ClaimsOnly);
