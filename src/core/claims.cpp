@@ -55,12 +55,16 @@ Status ReadTime(element value, const char* name, std::optional<std::int64_t>* ou
   return Fail(ErrorCode::kBadTimeClaim, std::string("\"") + name + "\" claim is not a number");
 }
 
-Status ReadString(element value, const char* name, std::optional<std::string>* out) {
+// `spare`: a buffer to reuse (the previous token's value of this claim), so that a
+// caller keeping its RegisteredClaims between tokens allocates nothing here.
+Status ReadString(element value, const char* name, std::optional<std::string>* out,
+                  std::string* spare) {
   std::string_view text;
   if (value.get_string().get(text) != simdjson::SUCCESS) {
     return Fail(ErrorCode::kMalformedJson, std::string("\"") + name + "\" claim is not a string");
   }
-  out->emplace(text);
+  spare->assign(text);
+  out->emplace(std::move(*spare));
   return Ok{};
 }
 
@@ -94,6 +98,12 @@ constexpr std::uint32_t Pack3(const char* name) {
 
 Status ParseRegisteredClaimsInto(std::string_view payload_json, bool padded,
                                  RegisteredClaims* out) {
+  // The previous token's strings are moved aside (no copy) and reused by ReadString;
+  // *out itself starts empty, so nothing of an earlier token survives on any path.
+  std::string spare_iss, spare_sub, spare_jti;
+  if (out->iss) spare_iss = std::move(*out->iss);
+  if (out->sub) spare_sub = std::move(*out->sub);
+  if (out->jti) spare_jti = std::move(*out->jti);
   out->exp.reset();
   out->nbf.reset();
   out->iat.reset();
@@ -121,13 +131,13 @@ Status ParseRegisteredClaimsInto(std::string_view payload_json, bool padded,
         if (Status s = ReadTime(field.value, "iat", &out->iat); !s.ok()) return s;
         break;
       case Pack3("iss"):
-        if (Status s = ReadString(field.value, "iss", &out->iss); !s.ok()) return s;
+        if (Status s = ReadString(field.value, "iss", &out->iss, &spare_iss); !s.ok()) return s;
         break;
       case Pack3("sub"):
-        if (Status s = ReadString(field.value, "sub", &out->sub); !s.ok()) return s;
+        if (Status s = ReadString(field.value, "sub", &out->sub, &spare_sub); !s.ok()) return s;
         break;
       case Pack3("jti"):
-        if (Status s = ReadString(field.value, "jti", &out->jti); !s.ok()) return s;
+        if (Status s = ReadString(field.value, "jti", &out->jti, &spare_jti); !s.ok()) return s;
         break;
       case Pack3("aud"):
         if (Status s = ReadAudience(field.value, out); !s.ok()) return s;
