@@ -8,6 +8,7 @@
 //                   the server does): Bearer, segments, base64url, strict header and
 //                   payload JSON, key lookup, signature, claim rules
 //   BM_OwnedResultHS256  the same through TrustStore::Verify (a new result per token)
+//   BM_SharedCacheProxy  a hit in a shared verified-token cache (hash, shared lock, copy)
 //   BM_LoadKey<alg> ParseJwk of a stored public key (a backend's first token of a kid)
 //
 // scripts/bench-core.sh runs this and prints the ratio table.
@@ -18,11 +19,14 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
+#include <pthread.h>
+
 #include <cstring>
 #include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 
 #include "../unit/test_keys.hpp"
 #include "rowguard/core/base64url.hpp"
@@ -211,6 +215,31 @@ void LoadKey(benchmark::State& state, Algorithm alg) {
   }
 }
 
+// What a verified-token cache in shared memory would cost per hit, for the question
+// whether one pays for itself (docs/performance.md): hash the token, take a shared
+// lock (a process-shared pthread rwlock, as close to an LWLock in shared mode as a
+// server-free binary gets), find the entry, copy the identity block (1 KB) out, release.
+void SharedCacheProxy(benchmark::State& state) {
+  const Fixture& f = FixtureFor(Algorithm::kES256);
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+  pthread_rwlockattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+  pthread_rwlock_t lock;
+  pthread_rwlock_init(&lock, &attr);
+  std::unordered_map<std::string, std::string> table;
+  for (int i = 0; i < 1000; ++i) table.emplace(f.token + std::to_string(i), std::string(1024, 'x'));
+  const std::string key = f.token + "500";
+  char block[1024];
+  for (auto _ : state) {
+    pthread_rwlock_rdlock(&lock);
+    auto found = table.find(key);
+    if (found != table.end()) std::memcpy(block, found->second.data(), sizeof(block));
+    pthread_rwlock_unlock(&lock);
+    benchmark::DoNotOptimize(block);
+  }
+  pthread_rwlock_destroy(&lock);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -224,6 +253,7 @@ int main(int argc, char** argv) {
                                  alg);
   }
   benchmark::RegisterBenchmark("BM_OwnedResultHS256", OwnedResult, Algorithm::kHS256);
+  benchmark::RegisterBenchmark("BM_SharedCacheProxy", SharedCacheProxy);
   benchmark::RegisterBenchmark("BM_ParseCompactHS256", ParseOnly);
   benchmark::RegisterBenchmark("BM_ParseRegisteredClaims", ClaimsOnly);
   benchmark::Initialize(&argc, argv);
