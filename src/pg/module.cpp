@@ -12,17 +12,26 @@ PGDLLEXPORT void _PG_init(void);
 
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/key_sync.hpp"
+#include "rowguard/pg/lifecycle.hpp"
+#include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/settings.hpp"
+#include "rowguard/pg/statement_masking.hpp"
 #include "rowguard/pg/token_error.hpp"
 
 void _PG_init(void) {
   rowguard::pg::RegisterKeyStoreInvalidation();
+  rowguard::pg::RegisterLifecycle();  // revocation and role binding (lifecycle.cpp)
   rowguard::pg::InstallTokenStatementHiding();
   rowguard::pg::DefineSettings();
+  rowguard::pg::InstallStatementHooks();
+  rowguard::pg::InstallLogRedaction();
+  rowguard::pg::KeySyncInit();
+  rowguard::pg::ObserveInit();
   // Preloaded, the postmaster does OpenSSL's one-time work once (a verification per
   // algorithm family) and every backend inherits it (docs/performance.md, "New
   // connections"). The warm-up failing only leaves that work to the first token.
   if (process_shared_preload_libraries_in_progress && !rowguard::pg::BridgeWarmUp()) {
-    ereport(LOG, (errmsg("rowguard: could not warm up token verification")));
+    ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX "could not warm up token verification")));
   }
 }

@@ -2,6 +2,8 @@
 // log (include/rowguard/pg/token_error.hpp).
 #include "rowguard/pg/token_error.hpp"
 
+#include "rowguard/pg/observe.hpp"
+
 extern "C" {
 #include "utils/elog.h"
 #include "utils/guc.h"
@@ -29,6 +31,7 @@ void HideTokenStatements(ErrorData* edata) {
     edata->hide_stmt = true;
     edata->hide_ctx = true;
   }
+  AddIdentityToLogLine(edata);  // rowguard.log_identity (log_identity.cpp)
   if (previous_emit_log_hook != nullptr) previous_emit_log_hook(edata);
 }
 

@@ -1,5 +1,5 @@
 // Expected failures travel as values: a verifier that throws on a bad token would
-// have to cross PostgreSQL's longjmp boundary (DESIGN.md, "C++ inside PostgreSQL").
+// have to cross PostgreSQL's longjmp boundary (docs/design.md, "Two regimes").
 #pragma once
 
 #include <string>
