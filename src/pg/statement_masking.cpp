@@ -26,6 +26,7 @@ extern "C" {
 
 #include "rowguard/core/token_text.hpp"
 #include "rowguard/pg/identity.hpp"
+#include "rowguard/pg/hooks.hpp"
 #include "rowguard/pg/session_state_guard.hpp"
 #include "rowguard/pg/statement_masking.hpp"
 
@@ -94,13 +95,8 @@ void MaskingProcessUtility(PlannedStmt* pstmt, const char* query_string, bool re
   if (hint != TokenScopeHint::kUnknown) pending_token_scope = hint;
   PG_TRY();
   {
-    if (previous_process_utility != nullptr) {
-      previous_process_utility(pstmt, query_string, read_only_tree, context, params, query_env,
-                               dest, qc);
-    } else {
-      standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest,
-                              qc);
-    }
+    CallProcessUtility(previous_process_utility, pstmt, query_string, read_only_tree, context,
+                       params, query_env, dest, qc);
   }
   PG_FINALLY();
   { pending_token_scope = outer; }
@@ -119,11 +115,7 @@ void MaskingExecutorStart(QueryDesc* query_desc, int eflags) {
       !IsParallelWorker() && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0) {
     (void)RequireCurrentIdentity();
   }
-  if (previous_executor_start != nullptr) {
-    previous_executor_start(query_desc, eflags);
-  } else {
-    standard_ExecutorStart(query_desc, eflags);
-  }
+  CallExecutorStart(previous_executor_start, query_desc, eflags);
 }
 
 }  // namespace
@@ -142,12 +134,9 @@ void InstallStatementHooks() {
   // The statement that loads rowguard (often the first SET rowguard.token or
   // authenticate() of a session) was parsed before these hooks existed.
   if (MaskStatementText(debug_query_string)) ReportAgain(debug_query_string, 0);
-  previous_post_parse_analyze = post_parse_analyze_hook;
-  post_parse_analyze_hook = MaskingPostParseAnalyze;
-  previous_process_utility = ProcessUtility_hook;
-  ProcessUtility_hook = MaskingProcessUtility;
-  previous_executor_start = ExecutorStart_hook;
-  ExecutorStart_hook = MaskingExecutorStart;
+  ChainHook(post_parse_analyze_hook, previous_post_parse_analyze, MaskingPostParseAnalyze);
+  ChainHook(ProcessUtility_hook, previous_process_utility, MaskingProcessUtility);
+  ChainHook(ExecutorStart_hook, previous_executor_start, MaskingExecutorStart);
 }
 
 }  // namespace rowguard::pg
