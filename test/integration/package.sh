@@ -30,8 +30,8 @@ ROOT=${ROWGUARD_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 cd "$ROOT"
 START=$SECONDS
 
-. /etc/os-release
-RELEASE=${ROWGUARD_PKG_RELEASE:-${VERSION_CODENAME:-bookworm}}
+HOST_RELEASE=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+RELEASE=${ROWGUARD_PKG_RELEASE:-${HOST_RELEASE:-bookworm}}
 HOST_PG=$( (pg_config --version 2>/dev/null || /usr/lib/postgresql/15/bin/pg_config --version) |
   sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
 PG=${ROWGUARD_PKG_PG:-$HOST_PG}
@@ -162,6 +162,12 @@ make_clean_root() {
   debootstrap --variant=minbase "$RELEASE" "$tmp" "$url" ${SCRIPT:+"/usr/share/debootstrap/scripts/$SCRIPT"} \
     >"$WORK/debootstrap.log" 2>&1 ||
     { tail -n 30 "$WORK/debootstrap.log"; rm -rf "$tmp"; fail "debootstrap $RELEASE failed"; }
+  # The host's own release gets the host's apt sources (its -updates and -security too):
+  # pg_buildext makes the package depend on the server's minor version it was built with.
+  if [[ "$RELEASE" == "$HOST_RELEASE" ]] && compgen -G "/etc/apt/sources.list.d/*.sources" >/dev/null; then
+    cp /etc/apt/sources.list.d/*.sources "$tmp/etc/apt/sources.list.d/"
+    rm -f "$tmp/etc/apt/sources.list"
+  fi
   if [[ "$APT_TARGET" == experimental ]]; then
     echo "deb $url experimental main" > "$tmp/etc/apt/sources.list.d/experimental.list"
   fi
