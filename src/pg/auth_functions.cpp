@@ -9,9 +9,11 @@ extern "C" {
 #include "utils/jsonb.h"
 }
 
+#include "rowguard/pg/handoff.hpp"
 #include "rowguard/pg/identity.hpp"
+#include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/sql_function.hpp"
-#include "rowguard/pg/token_guc.hpp"
+#include "rowguard/pg/token_error.hpp"
 
 using namespace rowguard::pg;
 
@@ -26,31 +28,27 @@ Jsonb* ClaimsCopy(const Identity* identity) {
 
 }  // namespace
 
-ROWGUARD_SQL_FUNCTION(rowguard_verify_token) {
+// rowguard.verify(token text) -> jsonb
+ROWGUARD_SQL_FUNCTION(rowguard_verify) {
   char* token = text_to_cstring(PG_GETARG_TEXT_PP(0));
   const char* detail = nullptr;
   Identity* identity = MakeIdentity(token, &detail, false);
-  if (identity == nullptr) {
-    ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid token"),
-                    errdetail("%s", detail), errhidestmt(true)));
-  }
-  Jsonb* claims = ClaimsCopy(identity);
-  free(identity);
-  PG_RETURN_JSONB_P(claims);
+  if (identity == nullptr) ReportInvalidToken(detail, nullptr);
+  // The identity block is not palloc'ed: it is released even when the copy fails.
+  const auto* claims = static_cast<const Jsonb*>(IdentityJsonb(identity));
+  PG_RETURN_JSONB_P(static_cast<Jsonb*>(
+      PallocCopyThenRelease(claims, VARSIZE(claims), 0, identity, CompatFreeGucExtra)));
 }
 
-ROWGUARD_SQL_FUNCTION(rowguard_authenticate_token) {
+// rowguard.authenticate(token text, is_local boolean) -> jsonb
+ROWGUARD_SQL_FUNCTION(rowguard_authenticate) {
   if (PG_ARGISNULL(0)) {
-    ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid token"),
-                    errdetail("the token is null"),
-                    errhint("Use RESET rowguard.token to end an identity.")));
+    ReportInvalidToken("the token is null", "Use RESET rowguard.token to end an identity.");
   }
   char* token = text_to_cstring(PG_GETARG_TEXT_PP(0));
   const bool is_local = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
   if (token[0] == '\0') {
-    ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("invalid token"),
-                    errdetail("the token is empty"),
-                    errhint("Use RESET rowguard.token to end an identity.")));
+    ReportInvalidToken("the token is empty", "Use RESET rowguard.token to end an identity.");
   }
   (void)set_config_option("rowguard.token", token, superuser() ? PGC_SUSET : PGC_USERSET,
                           PGC_S_SESSION, is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET, true, 0,

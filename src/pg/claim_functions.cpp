@@ -13,15 +13,20 @@ extern "C" {
 #include <cerrno>
 #include <cstdlib>
 
-#include "rowguard/pg/claim_lookup.hpp"
+#include "rowguard/pg/claim_path.hpp"
 #include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/sql_function.hpp"
-#include "rowguard/pg/token_guc.hpp"
 
 using namespace rowguard::pg;
 
 namespace {
+
+// The claims of the current identity (after RequireCurrentIdentity's checks), or nullptr.
+const Jsonb* CurrentClaims() {
+  const Identity* identity = RequireCurrentIdentity();
+  return identity ? static_cast<const Jsonb*>(IdentityJsonb(identity)) : nullptr;
+}
 
 // Looks up the text argument `path` in the current claims.
 bool LookUp(FunctionCallInfo fcinfo, JsonbValue* value) {
@@ -43,9 +48,9 @@ struct CallSiteMemo {
   int path_length;
   char path[kMaxRememberedPath];
   bool is_null;
-  int64 integer;  // claim_bigint
-  bool boolean;   // claim_bool
-  pg_uuid_t uuid;  // claim_uuid
+  int64 integer;    // claim_bigint
+  bool boolean;     // claim_bool
+  pg_uuid_t uuid;   // claim_uuid
   int text_length;  // claim; -1 when the text was too long to remember
   char text[kMaxRememberedText];
 };
@@ -146,7 +151,7 @@ bool Contains(const JsonbValue& value, const char* needle, int needle_length, bo
 
 }  // namespace
 
-ROWGUARD_SQL_FUNCTION(rowguard_get_claims) {
+ROWGUARD_SQL_FUNCTION(rowguard_claims) {
   const Jsonb* claims = CurrentClaims();
   if (claims == nullptr) PG_RETURN_NULL();
   Jsonb* copy = static_cast<Jsonb*>(palloc(VARSIZE(claims)));
@@ -154,7 +159,7 @@ ROWGUARD_SQL_FUNCTION(rowguard_get_claims) {
   PG_RETURN_JSONB_P(copy);
 }
 
-ROWGUARD_SQL_FUNCTION(rowguard_get_claim) {
+ROWGUARD_SQL_FUNCTION(rowguard_claim) {
   if (RequireCurrentIdentity() == nullptr) PG_RETURN_NULL();
   if (CallSiteMemo* memo = Recall(fcinfo); memo != nullptr && memo->text_length >= 0) {
     if (memo->is_null) PG_RETURN_NULL();
@@ -175,7 +180,7 @@ ROWGUARD_SQL_FUNCTION(rowguard_get_claim) {
   PG_RETURN_TEXT_P(result);
 }
 
-ROWGUARD_SQL_FUNCTION(rowguard_get_claim_uuid) {
+ROWGUARD_SQL_FUNCTION(rowguard_claim_uuid) {
   if (RequireCurrentIdentity() == nullptr) PG_RETURN_NULL();
   auto* result = static_cast<pg_uuid_t*>(palloc(sizeof(pg_uuid_t)));
   if (const CallSiteMemo* memo = Recall(fcinfo)) {
@@ -217,7 +222,7 @@ ROWGUARD_SQL_FUNCTION(rowguard_get_claim_uuid) {
   PG_RETURN_UUID_P(result);
 }
 
-ROWGUARD_SQL_FUNCTION(rowguard_get_claim_bigint) {
+ROWGUARD_SQL_FUNCTION(rowguard_claim_bigint) {
   if (RequireCurrentIdentity() == nullptr) PG_RETURN_NULL();
   if (const CallSiteMemo* memo = Recall(fcinfo)) {
     if (memo->is_null) PG_RETURN_NULL();
@@ -251,7 +256,7 @@ ROWGUARD_SQL_FUNCTION(rowguard_get_claim_bigint) {
   PG_RETURN_INT64(static_cast<int64>(parsed));
 }
 
-ROWGUARD_SQL_FUNCTION(rowguard_get_claim_bool) {
+ROWGUARD_SQL_FUNCTION(rowguard_claim_bool) {
   if (RequireCurrentIdentity() == nullptr) PG_RETURN_NULL();
   if (const CallSiteMemo* memo = Recall(fcinfo)) {
     if (memo->is_null) PG_RETURN_NULL();
@@ -269,7 +274,7 @@ ROWGUARD_SQL_FUNCTION(rowguard_get_claim_bool) {
   PG_RETURN_BOOL(value.val.boolean);
 }
 
-ROWGUARD_SQL_FUNCTION(rowguard_get_claim_array) {
+ROWGUARD_SQL_FUNCTION(rowguard_claim_array) {
   JsonbValue value;
   if (!LookUp(fcinfo, &value) || value.type == jbvNull) PG_RETURN_NULL();
   if (value.type != jbvBinary) {
@@ -295,7 +300,7 @@ ROWGUARD_SQL_FUNCTION(rowguard_get_claim_array) {
       construct_md_array(elements, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-ROWGUARD_SQL_FUNCTION(rowguard_get_sub) {
+ROWGUARD_SQL_FUNCTION(rowguard_sub) {
   const Identity* identity = RequireCurrentIdentity();
   if (identity == nullptr || (identity->flags & kIdentityHasSub) == 0) PG_RETURN_NULL();
   PG_RETURN_TEXT_P(cstring_to_text_with_len(IdentitySub(identity), identity->sub_length));

@@ -1,26 +1,26 @@
-// The noexcept boundary (include/rowguard/pg/core_bridge.hpp). No PostgreSQL header
-// is included here on purpose: nothing in this file can longjmp.
+// The noexcept boundary (include/rowguard/pg/core_bridge.hpp): translation between
+// plain data and the core, nothing else. No PostgreSQL header may be included here
+// (cpp_only.hpp enforces it): nothing in this file can longjmp.
 #include "rowguard/pg/core_bridge.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <list>
 #include <memory>
 #include <new>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "rowguard/core/jws.hpp"
 #include "rowguard/core/key.hpp"
 #include "rowguard/core/trust_store.hpp"
 
+// Last: fails the build if any header above pulled in a PostgreSQL header.
+#include "rowguard/pg/cpp_only.hpp"
+
 namespace rowguard::pg {
 namespace {
-
-std::unique_ptr<core::TrustStore> g_store;
 
 void SetError(BridgeError* error, FailureKind kind, std::string_view detail) {
   if (error == nullptr) return;
@@ -106,19 +106,6 @@ void FillVerified(const core::VerifiedToken& token, VerifiedPlain* out) {
   out->leeway = token.leeway_seconds;
 }
 
-// ---- cache: an LRU list of (token, block) with an index by token ----
-
-struct FreeDeleter {
-  void operator()(Identity* p) const noexcept { std::free(p); }
-};
-using IdentityBlock = std::unique_ptr<Identity, FreeDeleter>;
-struct CacheEntry {
-  std::string token;
-  IdentityBlock identity;
-};
-std::list<CacheEntry> g_lru;  // most recent first
-std::unordered_map<std::string_view, std::list<CacheEntry>::iterator> g_index;
-
 }  // namespace
 
 void CopyLogSafe(char* dst, std::size_t size, const char* src, std::size_t length) noexcept {
@@ -172,9 +159,10 @@ bool BridgeDescribeJwks(const char* jwks, std::size_t length, KeyDescription** o
   });
 }
 
-bool BridgeReplaceStore(const KeyRow* keys, int key_count, const IssuerRow* issuers,
-                        int issuer_count, void (*skipped)(const char*, const char*),
-                        BridgeError* error) noexcept {
+bool BridgeBuildStore(const KeyRow* keys, int key_count, const IssuerRow* issuers, int issuer_count,
+                      void (*skipped)(const char*, const char*), core::TrustStore** built,
+                      BridgeError* error) noexcept {
+  *built = nullptr;
   return Guarded(error, [&] {
     auto store = std::make_unique<core::TrustStore>();
     for (int i = 0; i < key_count; ++i) {
@@ -204,20 +192,28 @@ bool BridgeReplaceStore(const KeyRow* keys, int key_count, const IssuerRow* issu
       if (row.has_max_lifetime) rule.max_lifetime_seconds = row.max_lifetime_seconds;
       store->SetIssuer(row.iss, std::move(rule));
     }
-    g_store = std::move(store);
+    *built = store.release();
     return true;
   });
 }
 
-bool BridgeStoreHasKey(const char* kid) noexcept {
-  return g_store != nullptr && g_store->FindKey(kid) != nullptr;
+void BridgeFreeStore(core::TrustStore* store) noexcept { delete store; }
+
+bool BridgeStoreHasKey(const core::TrustStore* store, const char* kid) noexcept {
+  // Out of memory reports the key as absent: the caller then ends the identity (fails
+  // closed).
+  try {
+    return store != nullptr && store->FindKey(kid) != nullptr;
+  } catch (...) {
+    return false;
+  }
 }
 
-bool BridgeSign(const char* claims_json, std::size_t length, const char* kid, char** token,
-                BridgeError* error) noexcept {
+bool BridgeSign(const core::TrustStore* store, const char* claims_json, std::size_t length,
+                const char* kid, char** token, BridgeError* error) noexcept {
   *token = nullptr;
   return Guarded(error, [&] {
-    const core::Key* key = g_store ? g_store->FindKey(kid) : nullptr;
+    const core::Key* key = store ? store->FindKey(kid) : nullptr;
     if (key == nullptr) {
       SetError(error, FailureKind::kNotFound, std::string("no key with kid \"") + kid + "\"");
       return false;
@@ -241,8 +237,9 @@ void BridgeFreeVerified(VerifiedPlain* verified) noexcept {
   *verified = VerifiedPlain{};
 }
 
-bool BridgeVerify(const char* token, std::size_t length, const VerifySettings& settings,
-                  VerifiedPlain* out, TokenFactsPlain* facts, BridgeError* error) noexcept {
+bool BridgeVerify(const core::TrustStore* store, const char* token, std::size_t length,
+                  const VerifySettings& settings, VerifiedPlain* out, TokenFactsPlain* facts,
+                  BridgeError* error) noexcept {
   *out = VerifiedPlain{};
   if (facts) *facts = TokenFactsPlain{};
   return Guarded(error, [&] {
@@ -262,9 +259,9 @@ bool BridgeVerify(const char* token, std::size_t length, const VerifySettings& s
     options.default_audiences = last_audiences;
 
     core::TokenFacts token_facts;
-    const core::TrustStore& store = g_store ? *g_store : empty_store;
-    auto verified = store.Verify(std::string_view(token, length), settings.now, options,
-                                 facts ? &token_facts : nullptr);
+    const core::TrustStore& keys = store ? *store : empty_store;
+    auto verified = keys.Verify(std::string_view(token, length), settings.now, options,
+                                facts ? &token_facts : nullptr);
     if (facts) {
       CopyFact(facts->kid, token_facts.kid);
       CopyFact(facts->iss, token_facts.iss);
@@ -315,44 +312,5 @@ bool BridgeCheckTimes(const Identity* identity, std::int64_t now, BridgeError* e
     return true;
   });
 }
-
-const Identity* CacheFind(const char* token, std::size_t length) noexcept {
-  auto it = g_index.find(std::string_view(token, length));
-  if (it == g_index.end()) return nullptr;
-  g_lru.splice(g_lru.begin(), g_lru, it->second);  // iterators stay valid
-  return it->second->identity.get();
-}
-
-void CacheInsert(const char* token, std::size_t length, const Identity* identity,
-                 int capacity) noexcept {
-  if (capacity <= 0) return;
-  try {
-    const std::string_view key(token, length);
-    if (auto it = g_index.find(key); it != g_index.end()) {
-      g_lru.erase(it->second);
-      g_index.erase(it);
-    }
-    IdentityBlock copy(static_cast<Identity*>(std::malloc(identity->size)));
-    if (!copy) return;
-    std::memcpy(copy.get(), identity, identity->size);
-    g_lru.push_front(CacheEntry{std::string(key), std::move(copy)});
-    g_index.emplace(g_lru.front().token, g_lru.begin());
-    while (g_lru.size() > static_cast<std::size_t>(capacity)) {
-      g_index.erase(g_lru.back().token);
-      g_lru.pop_back();
-    }
-  } catch (...) {
-    // A cache that cannot grow is only slower: drop everything rather than risk an
-    // index out of step with the list.
-    CacheClear();
-  }
-}
-
-void CacheClear() noexcept {
-  g_index.clear();
-  g_lru.clear();
-}
-
-int CacheCount() noexcept { return static_cast<int>(g_lru.size()); }
 
 }  // namespace rowguard::pg

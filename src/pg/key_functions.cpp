@@ -1,6 +1,6 @@
-// The C halves of the administrative functions; the SQL halves (in the install
-// script) store rows. Parsing here is what guarantees that nothing unparsable is
-// ever stored.
+// rowguard._describe_jwk, _describe_jwks, sign and _keys_changed: the C halves of the
+// key functions; the SQL halves (in the install script) store rows. Parsing here is
+// what guarantees that nothing unparsable is ever stored.
 extern "C" {
 #include "postgres.h"
 
@@ -15,6 +15,7 @@ extern "C" {
 #include <cstdlib>
 
 #include "rowguard/pg/core_bridge.hpp"
+#include "rowguard/pg/handoff.hpp"
 #include "rowguard/pg/key_store.hpp"
 #include "rowguard/pg/sql_function.hpp"
 
@@ -76,10 +77,9 @@ ROWGUARD_SQL_FUNCTION(rowguard_describe_jwks) {
   if (!BridgeDescribeJwks(jwks, strlen(jwks), &descriptions, &count, &error)) {
     ReportKeyError(error);
   }
-  // Copy out of malloc'ed memory before anything can ereport.
-  auto* copies = static_cast<KeyDescription*>(palloc(sizeof(KeyDescription) * (count + 1)));
-  memcpy(copies, descriptions, sizeof(KeyDescription) * count);
-  free(descriptions);
+  // Copy out of malloc'ed memory before anything else can ereport.
+  const auto* copies = static_cast<const KeyDescription*>(
+      PallocCopyThenRelease(descriptions, sizeof(KeyDescription) * count, 0, descriptions, free));
 
   InitMaterializedSRF(fcinfo, 0);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
@@ -93,7 +93,7 @@ ROWGUARD_SQL_FUNCTION(rowguard_describe_jwks) {
 }
 
 // rowguard.sign(claims jsonb, kid text) -> text
-ROWGUARD_SQL_FUNCTION(rowguard_sign_claims) {
+ROWGUARD_SQL_FUNCTION(rowguard_sign) {
   char* claims = JsonbText(PG_GETARG_JSONB_P(0));
   char* kid = text_to_cstring(PG_GETARG_TEXT_PP(1));
   const char* problem = nullptr;
@@ -102,21 +102,23 @@ ROWGUARD_SQL_FUNCTION(rowguard_sign_claims) {
   }
   char* token = nullptr;
   BridgeError error;
-  if (!BridgeSign(claims, strlen(claims), kid, &token, &error)) {
+  // On success *token is malloc'ed (handed over to palloc'ed memory below).
+  if (!BridgeSign(CurrentTrustStore(), claims, strlen(claims), kid, &token, &error)) {
     if (error.kind == FailureKind::kKey) {
       ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                       errmsg("cannot sign with key \"%s\"", kid), errdetail("%s", error.detail)));
     }
     ReportKeyError(error);
   }
-  text* result = cstring_to_text(token);
-  free(token);
+  const std::size_t length = strlen(token);
+  auto* result = static_cast<text*>(PallocCopyThenRelease(token, length, VARHDRSZ, token, free));
+  SET_VARSIZE(result, VARHDRSZ + length);
   PG_RETURN_TEXT_P(result);
 }
 
-// Statement trigger on rowguard.keys and rowguard.issuers: every backend drops its
-// key store and verified-token cache before its next command.
-ROWGUARD_SQL_FUNCTION(rowguard_invalidate_keys) {
+// rowguard._keys_changed(): statement trigger on rowguard.keys and rowguard.issuers: every backend
+// drops its key store and verified-token cache before its next command.
+ROWGUARD_SQL_FUNCTION(rowguard_keys_changed) {
   if (!CALLED_AS_TRIGGER(fcinfo)) {
     ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                     errmsg("rowguard._keys_changed() must be called as a trigger")));

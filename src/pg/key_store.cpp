@@ -1,3 +1,6 @@
+// The key store (include/rowguard/pg/key_store.hpp): loads rowguard.keys and
+// rowguard.issuers into the core's trust store, which it owns, and drops both the
+// store and the identity cache when either table changes in any backend.
 extern "C" {
 #include "postgres.h"
 
@@ -19,6 +22,7 @@ extern "C" {
 #include "rowguard/pg/key_store.hpp"
 
 #include "rowguard/pg/core_bridge.hpp"
+#include "rowguard/pg/identity_cache.hpp"
 
 namespace rowguard::pg {
 
@@ -27,6 +31,8 @@ std::uint64_t key_generation = 1;
 namespace {
 
 bool store_valid = false;
+// Built by the bridge; replaced (and the old one freed) by each load.
+core::TrustStore* trust_store = nullptr;
 Oid keys_relid = InvalidOid;
 Oid issuers_relid = InvalidOid;
 
@@ -178,23 +184,31 @@ bool EnsureKeyStore(const char** problem) {
   // rows just read are at least that new, so the store built from them is current.
   skipped_count = 0;
   BridgeError error;
-  const bool ok =
-      BridgeReplaceStore(key_rows, key_count, issuer_rows, issuer_count, NoteSkippedKey, &error);
+  core::TrustStore* built = nullptr;
+  const bool ok = BridgeBuildStore(key_rows, key_count, issuer_rows, issuer_count, NoteSkippedKey,
+                                   &built, &error);
   MemoryContextDelete(load_context);
+  if (ok) {
+    BridgeFreeStore(trust_store);
+    trust_store = built;
+  }
   if (!ok) {
     ereport(ERROR, (errcode(error.kind == FailureKind::kOutOfMemory ? ERRCODE_OUT_OF_MEMORY
                                                                     : ERRCODE_INTERNAL_ERROR),
                     errmsg("could not load rowguard keys: %s", error.detail)));
   }
   if (skipped_count > 0) {
-    ereport(WARNING,
-            (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-             errmsg("rowguard ignored %d stored key(s) that no longer parse", skipped_count),
-             errdetail("Key \"%s\": %s", skipped_kid, skipped_detail),
-             errhint("Remove the key with rowguard.remove_key and add it again.")));
+    ereport(WARNING, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg_plural("rowguard ignored %d stored key that no longer parses",
+                                    "rowguard ignored %d stored keys that no longer parse",
+                                    skipped_count, skipped_count),
+                      errdetail("Key \"%s\" was refused: %s.", skipped_kid, skipped_detail),
+                      errhint("Remove the key with rowguard.remove_key and add it again.")));
   }
   store_valid = true;
   return true;
 }
+
+const core::TrustStore* CurrentTrustStore() { return trust_store; }
 
 }  // namespace rowguard::pg

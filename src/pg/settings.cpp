@@ -13,22 +13,24 @@ extern "C" {
 
 #include "rowguard/pg/settings.hpp"
 
-#include "rowguard/pg/core_bridge.hpp"
-#include "rowguard/pg/token_guc.hpp"
+#include "rowguard/core/defaults.hpp"
+#include "rowguard/pg/identity_cache.hpp"
+#include "rowguard/pg/pg_compat.hpp"
+#include "rowguard/pg/token_setting.hpp"
 
 namespace rowguard::pg {
 
 char* setting_audience = nullptr;
-int setting_cache_size = 1024;
-int setting_leeway = 30;
+constexpr int kDefaultCacheSize = 1024;
+int setting_cache_size = kDefaultCacheSize;
+int setting_leeway = static_cast<int>(core::kDefaultLeewaySeconds);
 int setting_log_authentications = kLogOff;
-int setting_max_token_bytes = 16384;
+int setting_max_token_bytes = static_cast<int>(core::kDefaultMaxTokenBytes);
 bool setting_require_exp = true;
 char* setting_roles_claim = nullptr;
 char* setting_tenant_claim = nullptr;
 char* setting_token = nullptr;
 
-std::uint64_t verification_settings_epoch = 1;
 const char* setting_overridden_at_connection = nullptr;
 
 namespace {
@@ -41,18 +43,9 @@ const struct config_enum_entry kLogAuthenticationsOptions[] = {
 };
 
 // A change to a verification setting makes every cached verification stale.
-void ForgetVerificationsString(const char*, void*) {
-  ++verification_settings_epoch;
-  CacheClear();
-}
-void ForgetVerificationsInt(int, void*) {
-  ++verification_settings_epoch;
-  CacheClear();
-}
-void ForgetVerificationsBool(bool, void*) {
-  ++verification_settings_epoch;
-  CacheClear();
-}
+void ForgetVerificationsString(const char*, void*) { CacheClear(); }
+void ForgetVerificationsInt(int, void*) { CacheClear(); }
+void ForgetVerificationsBool(bool, void*) { CacheClear(); }
 
 bool CheckClaimPath(char** newval, void**, GucSource) {
   if (**newval == '\0') {
@@ -68,20 +61,16 @@ bool CheckClaimPath(char** newval, void**, GucSource) {
 // client's value (it lacks the privilege) - but the file's value is already gone, and
 // the setting falls back to its built-in default (an audience check or audit logging
 // silently switched off). That is detected here, before the settings are defined.
-const char* FindUnprivilegedBaseValue() {
-  struct config_generic** variables = get_guc_variables();
-  const int count = GetNumConfigOptions();
-  for (int i = 0; i < count; ++i) {
-    const struct config_generic* variable = variables[i];
-    if ((variable->flags & GUC_CUSTOM_PLACEHOLDER) == 0) continue;
-    if (strncmp(variable->name, "rowguard.", 9) != 0) continue;
-    if (strcmp(variable->name, "rowguard.token") == 0) continue;  // USERSET
-    const bool unprivileged =
-        variable->reset_scontext == PGC_USERSET || variable->reset_scontext == PGC_BACKEND;
-    if (unprivileged && variable->reset_source > PGC_S_DEFAULT) return variable->name;
-  }
-  return nullptr;
+bool IsUnprivilegedBaseValue(const struct config_generic* variable) {
+  if ((variable->flags & GUC_CUSTOM_PLACEHOLDER) == 0) return false;
+  if (strncmp(variable->name, "rowguard.", 9) != 0) return false;
+  if (strcmp(variable->name, "rowguard.token") == 0) return false;  // USERSET
+  const bool unprivileged =
+      variable->reset_scontext == PGC_USERSET || variable->reset_scontext == PGC_BACKEND;
+  return unprivileged && variable->reset_source > PGC_S_DEFAULT;
 }
+
+const char* FindUnprivilegedBaseValue() { return CompatFindGucVariable(IsUnprivilegedBaseValue); }
 
 }  // namespace
 
@@ -107,13 +96,13 @@ void DefineSettings() {
   DefineCustomIntVariable(
       "rowguard.cache_size", gettext_noop("Verified tokens kept per backend."),
       gettext_noop("0 disables the cache; time claims are re-checked on every use."),
-      &setting_cache_size, 1024, 0, 1000000, PGC_SUSET, 0, nullptr, ForgetVerificationsInt,
-      nullptr);
+      &setting_cache_size, kDefaultCacheSize, 0, 1000000, PGC_SUSET, 0, nullptr,
+      ForgetVerificationsInt, nullptr);
 
   DefineCustomIntVariable("rowguard.leeway",
                           gettext_noop("Clock skew allowed on exp, nbf and iat."), nullptr,
-                          &setting_leeway, 30, 0, 86400, PGC_SUSET, GUC_UNIT_S, nullptr,
-                          ForgetVerificationsInt, nullptr);
+                          &setting_leeway, static_cast<int>(core::kDefaultLeewaySeconds), 0, 86400,
+                          PGC_SUSET, GUC_UNIT_S, nullptr, ForgetVerificationsInt, nullptr);
 
   DefineCustomEnumVariable(
       "rowguard.log_authentications", gettext_noop("Logs token authentications."),
@@ -124,8 +113,9 @@ void DefineSettings() {
 
   DefineCustomIntVariable("rowguard.max_token_bytes", gettext_noop("Longest token accepted."),
                           gettext_noop("Longer tokens are rejected before any parsing."),
-                          &setting_max_token_bytes, 16384, 64, 1048576, PGC_SUSET, GUC_UNIT_BYTE,
-                          nullptr, ForgetVerificationsInt, nullptr);
+                          &setting_max_token_bytes, static_cast<int>(core::kDefaultMaxTokenBytes),
+                          64, 1048576, PGC_SUSET, GUC_UNIT_BYTE, nullptr, ForgetVerificationsInt,
+                          nullptr);
 
   DefineCustomBoolVariable(
       "rowguard.require_exp", gettext_noop("Rejects tokens without an exp claim."), nullptr,

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rowguard/core/defaults.hpp"
 #include "rowguard/core/result.hpp"
 
 namespace rowguard::core {
@@ -26,7 +27,7 @@ struct RegisteredClaims {
 Result<RegisteredClaims> ParseRegisteredClaims(std::string_view payload_json);
 
 struct ClaimRules {
-  std::int64_t leeway_seconds = 30;
+  std::int64_t leeway_seconds = kDefaultLeewaySeconds;
   bool require_exp = true;
   // When set, the token's aud must contain at least one of these (and must exist).
   std::optional<std::vector<std::string>> audiences;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "rowguard/core/claims.hpp"
+#include "rowguard/core/defaults.hpp"
 #include "rowguard/core/jws.hpp"
 #include "rowguard/core/key.hpp"
 #include "rowguard/core/result.hpp"
@@ -24,8 +25,8 @@ struct IssuerRule {
 };
 
 struct VerifyOptions {
-  std::size_t max_token_bytes = 16384;
-  std::int64_t leeway_seconds = 30;
+  std::size_t max_token_bytes = kDefaultMaxTokenBytes;
+  std::int64_t leeway_seconds = kDefaultLeewaySeconds;
   bool require_exp = true;
   // rowguard.audience: applies when the token's issuer has no audience rule.
   std::optional<std::vector<std::string>> default_audiences;

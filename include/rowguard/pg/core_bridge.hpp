@@ -1,13 +1,18 @@
-// The one boundary between PostgreSQL glue and the C++ core (DESIGN.md, "C++ inside
-// PostgreSQL"). Every function here is noexcept, calls no PostgreSQL function, takes
-// and returns plain data only, and reports failures in a fixed buffer, so the caller
-// may ereport afterwards with nothing but plain data alive on its stack.
+// The one boundary between PostgreSQL glue and the C++ core (docs/design.md, "Two
+// regimes"). Translation only: every function here is noexcept, calls no PostgreSQL
+// function, takes and returns plain data only (the trust store travels as an opaque
+// pointer owned by the key store), and reports failures in a fixed buffer, so the
+// caller may ereport afterwards with nothing but plain data alive on its stack.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-#include "rowguard/pg/identity.hpp"
+#include "rowguard/pg/identity_block.hpp"
+
+namespace rowguard::core {
+class TrustStore;
+}
 
 namespace rowguard::pg {
 
@@ -66,16 +71,19 @@ bool BridgeDescribeJwk(const char* jwk, std::size_t length, const char* alg, Key
 bool BridgeDescribeJwks(const char* jwks, std::size_t length, KeyDescription** out, int* count,
                         BridgeError* error) noexcept;
 
-// Replaces this backend's trust store. A stored row that no longer parses is left out;
-// its kid is reported through `skipped` (called once per such row).
-bool BridgeReplaceStore(const KeyRow* keys, int key_count, const IssuerRow* issuers,
-                        int issuer_count, void (*skipped)(const char* kid, const char* detail),
-                        BridgeError* error) noexcept;
-bool BridgeStoreHasKey(const char* kid) noexcept;
+// Builds a trust store from the rows into *store (release with BridgeFreeStore). A
+// stored row that no longer parses is left out; its kid is reported through `skipped`
+// (called once per such row).
+bool BridgeBuildStore(const KeyRow* keys, int key_count, const IssuerRow* issuers, int issuer_count,
+                      void (*skipped)(const char* kid, const char* detail),
+                      core::TrustStore** store, BridgeError* error) noexcept;
+void BridgeFreeStore(core::TrustStore* store) noexcept;
+// `store` may be nullptr (no keys).
+bool BridgeStoreHasKey(const core::TrustStore* store, const char* kid) noexcept;
 
 // Signs `claims_json` with the stored key `kid`; the token is malloc'ed into *token.
-bool BridgeSign(const char* claims_json, std::size_t length, const char* kid, char** token,
-                BridgeError* error) noexcept;
+bool BridgeSign(const core::TrustStore* store, const char* claims_json, std::size_t length,
+                const char* kid, char** token, BridgeError* error) noexcept;
 
 // ---- tokens ----
 
@@ -101,9 +109,10 @@ struct VerifiedPlain {
 };
 void BridgeFreeVerified(VerifiedPlain* verified) noexcept;
 
-// Verifies `token` against this backend's store. `facts` may be nullptr.
-bool BridgeVerify(const char* token, std::size_t length, const VerifySettings& settings,
-                  VerifiedPlain* out, TokenFactsPlain* facts, BridgeError* error) noexcept;
+// Verifies `token` against `store` (nullptr: no keys). `facts` may be nullptr.
+bool BridgeVerify(const core::TrustStore* store, const char* token, std::size_t length,
+                  const VerifySettings& settings, VerifiedPlain* out, TokenFactsPlain* facts,
+                  BridgeError* error) noexcept;
 
 // Decodes the payload of a token a parallel worker received from its leader, which
 // verified that exact value; nothing is verified here (no keys exist in a worker).
@@ -112,15 +121,5 @@ bool BridgeDecodeFromLeader(const char* token, std::size_t length, std::size_t m
 
 // exp/nbf of an identity against `now`; false with the reason in *error.
 bool BridgeCheckTimes(const Identity* identity, std::int64_t now, BridgeError* error) noexcept;
-
-// ---- verified-token cache (exact token string -> Identity copy) ----
-
-// The cached identity or nullptr. The pointer is valid until the next cache call.
-const Identity* CacheFind(const char* token, std::size_t length) noexcept;
-// Stores a copy of `identity`; evicts the least recently used beyond `capacity`.
-void CacheInsert(const char* token, std::size_t length, const Identity* identity,
-                 int capacity) noexcept;
-void CacheClear() noexcept;
-int CacheCount() noexcept;
 
 }  // namespace rowguard::pg

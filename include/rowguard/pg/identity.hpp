@@ -1,49 +1,39 @@
-// The verified identity as the GUC machinery keeps it: one malloc'ed block of plain
-// data (PostgreSQL releases a GUC's extra with free()), laid out so that claim
-// accessors read it without parsing or allocating.
+// The identity: made from a token (MakeIdentity), put in force by rowguard.token's
+// assign hook, and required by every accessor (RequireCurrentIdentity), which re-checks
+// it against the statement clock and the key store. See docs/design.md.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
+
+#include "rowguard/pg/identity_block.hpp"
 
 namespace rowguard::pg {
 
-enum IdentityFlags : std::uint32_t {
-  kIdentityHasExp = 1u << 0,
-  kIdentityHasNbf = 1u << 1,
-  kIdentityHasIat = 1u << 2,
-  kIdentityHasSub = 1u << 3,
-};
+// The identity in force (rowguard.token's extra), or nullptr when unauthenticated.
+extern Identity* current_identity;
+// Changes (never to 0) whenever current_identity is assigned, so per-call-site caches
+// of claim values can tell that their identity is gone.
+extern std::uint64_t identity_serial;
 
-struct Identity {
-  std::uint32_t size;            // bytes in the whole block
-  std::uint32_t flags;           // IdentityFlags
-  std::int64_t exp, nbf, iat;    // seconds since the Unix epoch, per flags
-  std::int64_t leeway;           // the leeway that applied when it was verified
-  std::uint64_t key_generation;  // the key set it was verified against (see key_store)
-  std::uint32_t kid_offset;      // NUL-terminated strings inside the block
-  std::uint32_t sub_offset;
-  std::uint32_t sub_length;
-  std::uint32_t iss_offset;  // for log lines of cached identities
-  std::uint32_t jti_offset;
-  std::uint32_t jsonb_offset;  // a Jsonb varlena (the claims), MAXALIGNed
-  std::uint32_t jsonb_length;
-};
+// Called by rowguard.token's assign hook only.
+void SetCurrentIdentity(Identity* identity);
 
-inline const char* IdentityKid(const Identity* id) {
-  return reinterpret_cast<const char*>(id) + id->kid_offset;
-}
-inline const char* IdentitySub(const Identity* id) {
-  return reinterpret_cast<const char*>(id) + id->sub_offset;
-}
-inline const char* IdentityIss(const Identity* id) {
-  return reinterpret_cast<const char*>(id) + id->iss_offset;
-}
-inline const char* IdentityJti(const Identity* id) {
-  return reinterpret_cast<const char*>(id) + id->jti_offset;
-}
-inline const void* IdentityJsonb(const Identity* id) {
-  return reinterpret_cast<const char*>(id) + id->jsonb_offset;
-}
+// Verifies `token` (through the identity cache) and returns an Identity allocated with
+// CompatAllocGucExtra (release it with CompatFreeGucExtra unless it is handed to the
+// GUC machinery as an extra), or nullptr with *detail set (static storage, a full
+// sentence) when the token is refused; facts are logged as
+// rowguard.log_authentications says when `log_result`. A refused token is a return
+// value, never an ERROR; but loading the key store may raise an ERROR (out of memory,
+// a key table that cannot be read), which the caller lets propagate.
+Identity* MakeIdentity(const char* token, const char** detail, bool log_result);
+
+// The identity in force after the checks every use needs, or nullptr when
+// unauthenticated: expired at the statement's start raises 28000; in the leader, once
+// per statement, pending invalidations are read, and an identity whose key was removed
+// raises 28000.
+const Identity* RequireCurrentIdentity();
+
+// Unix seconds at the start of the current statement (the clock of every time check).
+std::int64_t StatementStartSeconds();
 
 }  // namespace rowguard::pg

@@ -1,8 +1,13 @@
-// This backend's copy of rowguard.keys and rowguard.issuers, parsed once and kept
-// until a relcache invalidation of either table says they changed.
+// The key store of this backend: rowguard.keys and rowguard.issuers, read with a
+// catalog-snapshot scan and parsed once into the core's trust store, which this file
+// owns; dropped when a relcache invalidation of either table says they changed.
 #pragma once
 
 #include <cstdint>
+
+namespace rowguard::core {
+class TrustStore;
+}
 
 namespace rowguard::pg {
 
@@ -15,7 +20,12 @@ void RegisterKeyStoreInvalidation();
 // Processes pending invalidations and (re)loads the store when stale. Reads the
 // tables with a catalog-snapshot scan (no privilege check, no active snapshot
 // needed). Must not run in a parallel worker. Returns false, with a static message in
-// *problem, when the tables cannot be read (rowguard not installed in this database).
+// *problem (a full sentence), when the tables cannot be read (rowguard not installed in
+// this database, or no transaction); raises an ERROR when loading fails otherwise.
 bool EnsureKeyStore(const char** problem);
+
+// The trust store as last loaded (nullptr before the first load). Valid until the next
+// EnsureKeyStore; only the bridge looks inside.
+const core::TrustStore* CurrentTrustStore();
 
 }  // namespace rowguard::pg

@@ -1,7 +1,5 @@
-// The rowguard.* settings (CONTRACT.md, "Settings"), defined in one place.
+// The rowguard.* settings (docs/settings.md), all defined in settings.cpp.
 #pragma once
-
-#include <cstdint>
 
 namespace rowguard::pg {
 
@@ -16,10 +14,6 @@ extern bool setting_require_exp;
 extern char* setting_roles_claim;
 extern char* setting_tenant_claim;
 extern char* setting_token;
-
-// Bumped whenever a setting that verification depends on changes, so cached
-// verifications made under the old value are not reused.
-extern std::uint64_t verification_settings_epoch;
 
 // Set at load when a superuser-only rowguard setting had been given a connection-time
 // value (PGOPTIONS, a startup option) by a role without the privilege; names that

@@ -1,20 +1,26 @@
-// rowguard.token: verification happens in the check hook, so SET, SET LOCAL,
-// set_config, RESET, DISCARD ALL, savepoints and parallel workers all follow
-// PostgreSQL's own GUC rules (DESIGN.md, "Identity is the GUC rowguard.token").
-#include "rowguard/pg/token_guc.hpp"
-
+// The identity (include/rowguard/pg/identity.hpp): made from a token in rowguard.token's
+// check hook (or by rowguard.verify), required with its re-checks by every accessor,
+// and the statement clock both use (docs/design.md, "The path a token takes").
 extern "C" {
+#include "postgres.h"
+
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 }
 
+#include "rowguard/pg/identity.hpp"
+
 #include "rowguard/pg/core_bridge.hpp"
+#include "rowguard/pg/identity_cache.hpp"
 #include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/settings.hpp"
+#include "rowguard/pg/token_error.hpp"
 
 namespace rowguard::pg {
 
@@ -72,7 +78,7 @@ Identity* BuildIdentity(const VerifiedPlain& verified) {
   }
   const std::size_t jsonb_offset = MAXALIGN(cursor);
   const std::size_t size = jsonb_offset + VARSIZE(claims);
-  auto* identity = static_cast<Identity*>(malloc(size));
+  auto* identity = static_cast<Identity*>(CompatAllocGucExtra(size));
   if (identity == nullptr) {
     MemoryContextReset(ScratchContext());
     strlcpy(failure_detail, "out of memory", sizeof(failure_detail));
@@ -104,7 +110,7 @@ Identity* BuildIdentity(const VerifiedPlain& verified) {
 }
 
 Identity* CopyIdentity(const Identity* source) {
-  auto* copy = static_cast<Identity*>(malloc(source->size));
+  auto* copy = static_cast<Identity*>(CompatAllocGucExtra(source->size));
   if (copy == nullptr) {
     strlcpy(failure_detail, "out of memory", sizeof(failure_detail));
     return nullptr;
@@ -116,11 +122,11 @@ Identity* CopyIdentity(const Identity* source) {
 void LogOutcome(bool success, const TokenFactsPlain& facts, const char* reason) {
   if (setting_log_authentications == kLogOff) return;
   if (success && setting_log_authentications != kLogAll) return;
-  ereport(LOG,
-          (errmsg(success ? "rowguard: token accepted" : "rowguard: token rejected: %s", reason),
-           errdetail_log("kid=\"%s\" iss=\"%s\" sub=\"%s\" jti=\"%s\"", facts.kid, facts.iss,
-                         facts.sub, facts.jti),
-           errhidestmt(true), errhidecontext(true)));
+  ereport(LOG, (success ? errmsg(ROWGUARD_LOG_PREFIX "token accepted")
+                        : errmsg(ROWGUARD_LOG_PREFIX "token rejected: %s", reason),
+                errdetail_log("kid=\"%s\" iss=\"%s\" sub=\"%s\" jti=\"%s\"", facts.kid, facts.iss,
+                              facts.sub, facts.jti),
+                errhidestmt(true), errhidecontext(true)));
 }
 
 void FactsOf(const Identity* identity, TokenFactsPlain* facts) {
@@ -151,7 +157,8 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
 
   if (InitializingParallelWorker) {
     // Workers receive GUC values only from their leader, whose check hook verified
-    // this exact value; a worker must not read tables (DESIGN.md), so it only decodes.
+    // this exact value; a worker must not read tables (docs/design.md), so it only
+    // decodes.
     if (!BridgeDecodeFromLeader(token, length, static_cast<std::size_t>(setting_max_token_bytes),
                                 &verified, &error)) {
       strlcpy(failure_detail, error.detail, sizeof(failure_detail));
@@ -198,7 +205,8 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
                                 setting_leeway, setting_require_exp,
                                 setting_audience ? setting_audience : ""};
   TokenFactsPlain facts;
-  if (!BridgeVerify(token, length, settings, &verified, log_result ? &facts : nullptr, &error)) {
+  if (!BridgeVerify(CurrentTrustStore(), token, length, settings, &verified,
+                    log_result ? &facts : nullptr, &error)) {
     strlcpy(failure_detail, error.detail, sizeof(failure_detail));
     if (log_result) LogOutcome(false, facts, failure_detail);
     return nullptr;
@@ -214,28 +222,54 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
   return identity;
 }
 
-bool CheckTokenHook(char** newval, void** extra, GucSource source) {
-  if (*newval == nullptr || **newval == '\0') {
-    *extra = nullptr;
-    return true;
-  }
-  const char* detail = nullptr;
-  Identity* identity = MakeIdentity(*newval, &detail, !InitializingParallelWorker);
-  if (identity == nullptr) {
-    GUC_check_errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION);
-    GUC_check_errmsg("invalid token");
-    GUC_check_errdetail("%s", detail);
-    return false;
-  }
-  *extra = identity;
-  return true;
-}
-
-void AssignTokenHook(const char*, void* extra) {
-  current_identity = static_cast<Identity*>(extra);
+void SetCurrentIdentity(Identity* identity) {
+  current_identity = identity;
   ++identity_serial;
 }
 
-const char* ShowTokenHook() { return current_identity != nullptr ? "(verified token)" : ""; }
+const Identity* RequireCurrentIdentity() {
+  Identity* identity = current_identity;
+  if (identity == nullptr) return nullptr;
+  // Time rules are the core's (CheckTimes); their answer cannot change while the
+  // identity and the statement clock stay the same, and accessors run once per row,
+  // so the check runs once per (identity, second of statement start). A failure is
+  // never remembered: every call raises it again.
+  static std::uint64_t times_checked_serial = 0;
+  static std::int64_t times_checked_at = 0;
+  const std::int64_t now = StatementStartSeconds();
+  if (times_checked_serial != identity_serial || times_checked_at != now) {
+    BridgeError error;
+    if (!BridgeCheckTimes(identity, now, &error)) {
+      ReportInvalidToken(error.detail, "Authenticate again with a fresh token.");
+    }
+    times_checked_serial = identity_serial;
+    times_checked_at = now;
+  }
+  if (!IsParallelWorker()) {
+    // A key removed by another session must end this identity at this backend's next
+    // statement, even when that statement takes no new lock (which is when PostgreSQL
+    // would otherwise read the invalidation queue). Once per statement, not per call:
+    // accessors run per row in a filter.
+    static TimestampTz statement_checked = 0;
+    const TimestampTz statement = GetCurrentStatementStartTimestamp();
+    if (statement != statement_checked) {
+      statement_checked = statement;
+      AcceptInvalidationMessages();
+    }
+  }
+  if (identity->key_generation != key_generation && !IsParallelWorker()) {
+    // The keys changed since this identity was verified: it stands only while its key
+    // does. (Workers skip this: they read no tables; their leader checks.)
+    const char* problem = nullptr;
+    if (EnsureKeyStore(&problem) &&
+        !BridgeStoreHasKey(CurrentTrustStore(), IdentityKid(identity))) {
+      ReportInvalidToken(
+          psprintf("key \"%s\" of the current identity has been removed", IdentityKid(identity)),
+          "Authenticate again with a token signed by a current key.");
+    }
+    identity->key_generation = key_generation;
+  }
+  return identity;
+}
 
 }  // namespace rowguard::pg
