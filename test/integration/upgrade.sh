@@ -71,6 +71,9 @@ create_tables(ck, up, "rg_up", P)
 held = connect("rg_up", P + "app")
 held.execute("SELECT set_config('rowguard.token', %s, false)", (tok["alice_hs256"],))
 ck(visible(held) == (100, 7, 0), f"before the update, alice sees (100, 7, 0), got {visible(held)}")
+# A statement prepared (and planned) before the update, executed after it.
+held.execute("PREPARE docs_count AS SELECT count(*) FROM app.docs")
+ck(one(held, "EXECUTE docs_count") == 100, "the prepared statement counts alice's rows")
 keys_before = one(up, "SELECT array_agg(k::text ORDER BY kid) FROM rowguard.keys k")
 issuers_before = one(up, "SELECT array_agg(i::text ORDER BY iss) FROM rowguard.issuers i")
 minted_before = mint(up, "auditor", "audit:read", A)
@@ -84,6 +87,7 @@ ck(one(held, "SELECT rowguard.sub()") == "alice", "held session: sub() is still 
 ck(str(one(held, "SELECT rowguard.claim_uuid('tenant_id')")) == A, "held session: tenant claim")
 ck(one(held, "SELECT rowguard.is_authenticated()") is True, "held session: still authenticated")
 ck(visible(held) == (100, 7, 0), f"held session after the update sees (100, 7, 0), got {visible(held)}")
+ck(one(held, "EXECUTE docs_count") == 100, "held session: the statement prepared before the update")
 ck(sqlstate(held, "INSERT INTO app.docs VALUES (1001, %s, 'cross-tenant')", (B,)) == "42501",
    "held session cannot insert into another tenant after the update")
 ck(sqlstate(held, "INSERT INTO app.docs VALUES (1002, %s, 'own tenant')", (A,)) == "ok",
