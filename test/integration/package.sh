@@ -179,9 +179,18 @@ copy_tree() { # copy_tree DEST
 BUILD_CMD="pg_buildext updatecontrol &&
   DEB_BUILD_OPTIONS='parallel=${ROWGUARD_JOBS:-2} nocheck' dpkg-buildpackage -us -uc -b"
 
-build_in_root() { # build_in_root ROOT: copy the tree into ROOT, build there, copy the .deb out
+build_in_root() { # build_in_root ROOT [deps]: copy the tree into ROOT, build there, copy the .deb out
   local broot=$1 rel=/tmp/rowguard-package-build.$$
   copy_tree "$broot$rel/rowguard-$VERSION"
+  if [[ "${2:-}" == deps ]]; then
+    # The Build-Depends of debian/control (apt-get build-dep on the source directory)
+    # and the server headers of this major.
+    in_chroot "$broot" DEBIAN_FRONTEND=noninteractive sh -c "
+        apt-get ${APT_OPTS[*]} ${APT_TARGET:+-t $APT_TARGET} build-dep $rel/rowguard-$VERSION &&
+        apt-get ${APT_OPTS[*]} ${APT_TARGET:+-t $APT_TARGET} install build-essential postgresql-server-dev-$PG" \
+      >"$WORK/build-deps.log" 2>&1 ||
+      { tail -n 30 "$WORK/build-deps.log"; fail "build dependencies in the $RELEASE root"; }
+  fi
   in_chroot "$broot" PG_SUPPORTED_VERSIONS="$PG" sh -c "cd $rel/rowguard-$VERSION && $BUILD_CMD" \
     >"$WORK/build.log" 2>&1 ||
     { tail -n 40 "$WORK/build.log"; fail "dpkg-buildpackage in $broot failed (log above)"; }
@@ -206,12 +215,7 @@ build_deb() { # sets DEB
     mkdir -p "$archives/partial"
     overlay_root build-root
     mount_at "$WORK/build-root/var/cache/apt/archives" --bind "$archives"
-    in_chroot "$WORK/build-root" DEBIAN_FRONTEND=noninteractive \
-      apt-get "${APT_OPTS[@]}" ${APT_TARGET:+-t "$APT_TARGET"} install build-essential pkg-config \
-      debhelper dpkg-dev postgresql-server-dev-all "postgresql-server-dev-$PG" libssl-dev \
-      libsimdjson-dev >"$WORK/build-deps.log" 2>&1 ||
-      { tail -n 30 "$WORK/build-deps.log"; fail "build dependencies in the $RELEASE root"; }
-    build_in_root "$WORK/build-root"
+    build_in_root "$WORK/build-root" deps
   fi
   DEB=$(ls "$WORK"/build/postgresql-"$PG"-rowguard_"$VERSION"_*.deb 2>/dev/null | head -n1)
 }
