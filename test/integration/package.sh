@@ -19,8 +19,8 @@
 #   ROWGUARD_PKG_RELEASE   Debian release of the clean root (bookworm, trixie, forky, sid)
 #   ROWGUARD_PKG_PG        PostgreSQL major to package and test (15, 17, 18, 19)
 #   ROWGUARD_PKG_SCRIPT    debootstrap script when it differs from the release (forky: sid)
-#   ROWGUARD_PKG_APT_TARGET  apt target release for postgresql-N (19: experimental; the
-#                          root then gets an experimental source line)
+#   ROWGUARD_PKG_APT_TARGET  an extra suite that postgresql-N comes from (19: experimental);
+#                          the root gets its source line and a pin for the server only
 #   ROWGUARD_PKG_DEB       an already built postgresql-N-rowguard .deb; skips the build
 #   ROWGUARD_PKG_BUILD_ROOT  a Debian root with debhelper, dpkg-dev, postgresql-server-dev-N
 #                          and the build dependencies, to build the .deb in
@@ -123,8 +123,12 @@ make_clean_root() {
     cp /etc/apt/sources.list.d/*.sources "$tmp/etc/apt/sources.list.d/"
     rm -f "$tmp/etc/apt/sources.list"
   fi
-  if [[ "$APT_TARGET" == experimental ]]; then
-    echo "deb $url experimental main" > "$tmp/etc/apt/sources.list.d/experimental.list"
+  if [[ -n "$APT_TARGET" ]]; then
+    # Only the server (and postgresql-common) come from the extra suite: pinned to the
+    # main suite's priority, the newer version wins there and nowhere else.
+    echo "deb $url $APT_TARGET main" > "$tmp/etc/apt/sources.list.d/$APT_TARGET.list"
+    printf 'Package: src:postgresql-%s src:postgresql-common\nPin: release a=%s\nPin-Priority: 500\n' \
+      "$PG" "$APT_TARGET" > "$tmp/etc/apt/preferences.d/rowguard"
   fi
   # No service is started inside the root while packages install.
   printf '#!/bin/sh\nexit 101\n' > "$tmp/usr/sbin/policy-rc.d"
@@ -133,7 +137,8 @@ make_clean_root() {
   mount_at "$tmp/proc" -t proc proc
   in_chroot "$tmp" DEBIAN_FRONTEND=noninteractive sh -c "
       apt-get -q -o Acquire::Check-Valid-Until=false update &&
-      apt-get ${APT_OPTS[*]} ${APT_TARGET:+-t $APT_TARGET} install postgresql-$PG &&
+      apt-get ${APT_OPTS[*]} dist-upgrade &&
+      apt-get ${APT_OPTS[*]} install postgresql-$PG &&
       apt-get clean" >"$WORK/root-apt.log" 2>&1 ||
     { tail -n 30 "$WORK/root-apt.log"; fail "installing postgresql-$PG into the $RELEASE root failed"; }
   unmount_last
@@ -186,8 +191,8 @@ build_in_root() { # build_in_root ROOT [deps]: copy the tree into ROOT, build th
     # The Build-Depends of debian/control (apt-get build-dep on the source directory)
     # and the server headers of this major.
     in_chroot "$broot" DEBIAN_FRONTEND=noninteractive sh -c "
-        apt-get ${APT_OPTS[*]} ${APT_TARGET:+-t $APT_TARGET} build-dep $rel/rowguard-$VERSION &&
-        apt-get ${APT_OPTS[*]} ${APT_TARGET:+-t $APT_TARGET} install build-essential postgresql-server-dev-$PG" \
+        apt-get ${APT_OPTS[*]} build-dep $rel/rowguard-$VERSION &&
+        apt-get ${APT_OPTS[*]} install build-essential postgresql-server-dev-$PG" \
       >"$WORK/build-deps.log" 2>&1 ||
       { tail -n 30 "$WORK/build-deps.log"; fail "build dependencies in the $RELEASE root"; }
   fi
@@ -252,7 +257,7 @@ overlay_root root
 cp "$DEB" "$MERGED/tmp/"
 install_deb() {
   in_chroot "$MERGED" DEBIAN_FRONTEND=noninteractive \
-    apt-get "${APT_OPTS[@]}" ${APT_TARGET:+-t "$APT_TARGET"} install "/tmp/$(basename "$DEB")"
+    apt-get "${APT_OPTS[@]}" install "/tmp/$(basename "$DEB")"
 }
 if ! install_deb >"$WORK/install.log" 2>&1; then
   # The cached package lists may be out of date: refresh them once.
