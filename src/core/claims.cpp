@@ -90,6 +90,27 @@ constexpr std::uint32_t Pack3(const char* name) {
          static_cast<unsigned char>(name[2]);
 }
 
+// The registered claims read into an optional member of RegisteredClaims.
+template <typename T>
+struct NamedMember {
+  const char* name;
+  std::optional<T> RegisteredClaims::*member;
+};
+constexpr NamedMember<std::int64_t> kTimeClaims[] = {{"exp", &RegisteredClaims::exp},
+                                                     {"nbf", &RegisteredClaims::nbf},
+                                                     {"iat", &RegisteredClaims::iat}};
+constexpr NamedMember<std::string> kStringClaims[] = {{"iss", &RegisteredClaims::iss},
+                                                      {"sub", &RegisteredClaims::sub},
+                                                      {"jti", &RegisteredClaims::jti}};
+
+template <typename T, std::size_t N>
+const NamedMember<T>* Find(const NamedMember<T> (&claims)[N], std::uint32_t packed) {
+  for (const auto& claim : claims) {
+    if (Pack3(claim.name) == packed) return &claim;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 Status ParseRegisteredClaimsInto(std::string_view payload_json, bool padded,
@@ -110,30 +131,13 @@ Status ParseRegisteredClaimsInto(std::string_view payload_json, bool padded,
     // skips every other member without a string comparison.
     const std::string_view name = field.key;
     if (name.size() != 3) continue;
-    switch (Pack3(name.data())) {
-      case Pack3("exp"):
-        if (Status s = ReadTime(field.value, "exp", &out->exp); !s.ok()) return s;
-        break;
-      case Pack3("nbf"):
-        if (Status s = ReadTime(field.value, "nbf", &out->nbf); !s.ok()) return s;
-        break;
-      case Pack3("iat"):
-        if (Status s = ReadTime(field.value, "iat", &out->iat); !s.ok()) return s;
-        break;
-      case Pack3("iss"):
-        if (Status s = ReadString(field.value, "iss", &out->iss); !s.ok()) return s;
-        break;
-      case Pack3("sub"):
-        if (Status s = ReadString(field.value, "sub", &out->sub); !s.ok()) return s;
-        break;
-      case Pack3("jti"):
-        if (Status s = ReadString(field.value, "jti", &out->jti); !s.ok()) return s;
-        break;
-      case Pack3("aud"):
-        if (Status s = ReadAudience(field.value, out); !s.ok()) return s;
-        break;
-      default:
-        break;
+    const std::uint32_t packed = Pack3(name.data());
+    if (const NamedMember<std::int64_t>* time = Find(kTimeClaims, packed)) {
+      if (Status s = ReadTime(field.value, time->name, &(out->*time->member)); !s.ok()) return s;
+    } else if (const NamedMember<std::string>* text = Find(kStringClaims, packed)) {
+      if (Status s = ReadString(field.value, text->name, &(out->*text->member)); !s.ok()) return s;
+    } else if (packed == Pack3("aud")) {
+      if (Status s = ReadAudience(field.value, out); !s.ok()) return s;
     }
   }
   return Ok{};

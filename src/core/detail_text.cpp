@@ -2,17 +2,16 @@
 #include <ctime>
 #include <limits>
 
+#include "rowguard/core/quote.hpp"
 #include "token_internal.hpp"
 
-namespace rowguard::core::internal {
+namespace rowguard::core {
 
-std::string QuoteForDetail(std::string_view text) {
-  constexpr std::size_t kMaxShown = 64;
+std::string EscapeForDetail(std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(std::min(text.size(), kMaxShown) + 8);
-  out += '"';
-  const std::size_t shown = std::min(text.size(), kMaxShown);
+  const std::size_t shown = std::min(text.size(), kMaxQuotedBytes);
+  out.reserve(shown + 3);
   for (std::size_t i = 0; i < shown; ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
@@ -23,10 +22,16 @@ std::string QuoteForDetail(std::string_view text) {
       out += kHex[c & 15];
     }
   }
-  out += '"';
-  if (text.size() > kMaxShown) out += "...";
   return out;
 }
+
+std::string QuoteForDetail(std::string_view text) {
+  std::string out = "\"" + EscapeForDetail(text) + "\"";
+  if (text.size() > kMaxQuotedBytes) out += "...";
+  return out;
+}
+
+namespace internal {
 
 std::string FormatUtc(std::int64_t seconds) {
   const auto t = static_cast<std::time_t>(seconds);
@@ -53,4 +58,5 @@ std::int64_t SaturatingSub(std::int64_t a, std::int64_t b) noexcept {
                : std::numeric_limits<std::int64_t>::min();
 }
 
-}  // namespace rowguard::core::internal
+}  // namespace internal
+}  // namespace rowguard::core

@@ -19,6 +19,7 @@
 #include "key_roca.hpp"
 #include "rowguard/core/base64url.hpp"
 #include "rowguard/core/key.hpp"
+#include "rowguard/core/quote.hpp"
 #include "strict_json.hpp"
 
 namespace rowguard::core {
@@ -60,6 +61,25 @@ struct ParamBldFree {
   void operator()(OSSL_PARAM_BLD* b) const noexcept { OSSL_PARAM_BLD_free(b); }
   void operator()(OSSL_PARAM* p) const noexcept { OSSL_PARAM_free(p); }
 };
+
+// The EVP_PKEY of `type` ("RSA", "EC") made from the parameters pushed into `bld`
+// (`pushed`: every push succeeded). A key OpenSSL refuses is BadKey(`invalid`).
+Result<OpenSslPtr<EVP_PKEY>> PkeyFromParams(OSSL_PARAM_BLD* bld, bool pushed, const char* type,
+                                            bool has_private, std::string_view invalid) {
+  std::unique_ptr<OSSL_PARAM, ParamBldFree> params(pushed ? OSSL_PARAM_BLD_to_param(bld) : nullptr);
+  if (!params) {
+    ERR_clear_error();
+    return Fail(ErrorCode::kInternal, std::string("OpenSSL failed: ") + type + " parameters");
+  }
+  OpenSslPtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, has_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+                        params.get()) != 1) {
+    return BadKey(std::string(invalid));
+  }
+  return OpenSslPtr<EVP_PKEY>(raw);
+}
 
 BnPtr ToBn(const std::string& bytes) {
   return BnPtr(BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()),
@@ -112,36 +132,6 @@ class JwkReader {
   simdjson::dom::object object_;
 };
 
-// A printable, short copy of an untrusted name for a detail message.
-std::string Quoted(std::string_view text) {
-  if (text.size() > 32) return "(a long value)";
-  for (char c : text) {
-    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return "(an unprintable value)";
-  }
-  return "\"" + std::string(text) + "\"";
-}
-
-std::size_t MinHmacSecret(Algorithm alg) {
-  switch (alg) {
-    case Algorithm::kHS256:
-      return 32;
-    case Algorithm::kHS384:
-      return 48;
-    case Algorithm::kHS512:
-      return 64;
-    default:
-      return 0;
-  }
-}
-
-bool IsHmac(Algorithm a) {
-  return a == Algorithm::kHS256 || a == Algorithm::kHS384 || a == Algorithm::kHS512;
-}
-bool IsRsa(Algorithm a) {
-  return a == Algorithm::kRS256 || a == Algorithm::kRS384 || a == Algorithm::kRS512 ||
-         a == Algorithm::kPS256 || a == Algorithm::kPS384 || a == Algorithm::kPS512;
-}
-
 Failure AlgDoesNotFit(Algorithm alg, std::string_view what) {
   return BadKey("algorithm " + std::string(AlgorithmName(alg)) + " does not fit " +
                 std::string(what));
@@ -188,7 +178,7 @@ Result<TypedKey> ParseOct(const JwkReader& jwk, std::optional<Algorithm> alg) {
     return BadKey("an oct key needs an algorithm: give the JWK \"alg\" or the alg argument");
   }
   if (!IsHmac(*alg)) return AlgDoesNotFit(*alg, "an oct (HMAC) key");
-  const std::size_t min = MinHmacSecret(*alg);
+  const std::size_t min = MinHmacSecretBytes(*alg);
   if (secret.size() < min) {
     return BadKey("HMAC secret is " + std::to_string(secret.size()) + " bytes; " +
                   std::string(AlgorithmName(*alg)) + " needs at least " + std::to_string(min));
@@ -267,20 +257,9 @@ Result<TypedKey> ParseRsa(const JwkReader& jwk, std::optional<Algorithm> alg,
   for (int i = 0; ok && has_private && i < 6; ++i) {
     ok = OSSL_PARAM_BLD_push_BN(bld.get(), kParamNames[i], private_bn[i].get()) == 1;
   }
-  std::unique_ptr<OSSL_PARAM, ParamBldFree> params(ok ? OSSL_PARAM_BLD_to_param(bld.get())
-                                                      : nullptr);
-  if (!params) {
-    ERR_clear_error();
-    return Fail(ErrorCode::kInternal, "OpenSSL failed: RSA parameters");
-  }
-  OpenSslPtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-  EVP_PKEY* raw = nullptr;
-  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &raw, has_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
-                        params.get()) != 1) {
-    return BadKey("RSA key is not valid");
-  }
-  OpenSslPtr<EVP_PKEY> pkey(raw);
+  auto made = PkeyFromParams(bld.get(), ok, "RSA", has_private, "RSA key is not valid");
+  if (!made.ok()) return std::move(made).failure();
+  OpenSslPtr<EVP_PKEY> pkey = std::move(made).value();
   if (has_private && private_check == PrivateKeyCheck::kFull) {
     OpenSslPtr<EVP_PKEY_CTX> check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
     if (!check || EVP_PKEY_pairwise_check(check.get()) != 1) {
@@ -319,7 +298,7 @@ Result<TypedKey> ParseEc(const JwkReader& jwk, std::optional<Algorithm> alg,
   for (const auto& c : kCurves) {
     if (c.crv == crv) curve = &c;
   }
-  if (curve == nullptr) return BadKey("unsupported EC curve " + Quoted(crv));
+  if (curve == nullptr) return BadKey("unsupported EC curve " + QuoteForDetail(crv));
 
   std::string_view x_text, y_text, d_text;
   std::string point = "\x04";  // uncompressed SEC1: 04 || x || y
@@ -357,24 +336,12 @@ Result<TypedKey> ParseEc(const JwkReader& jwk, std::optional<Algorithm> alg,
   if (ok && has_private) {
     ok = OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, d_bn.get()) == 1;
   }
-  std::unique_ptr<OSSL_PARAM, ParamBldFree> params(ok ? OSSL_PARAM_BLD_to_param(bld.get())
-                                                      : nullptr);
-  if (!params) {
-    ERR_clear_error();
-    return Fail(ErrorCode::kInternal, "OpenSSL failed: EC parameters");
-  }
-  OpenSslPtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  EVP_PKEY* raw = nullptr;
-  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &raw, has_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
-                        params.get()) != 1) {
-    return BadKey("EC point is not on the " + std::string(crv) + " curve");
-  }
-  OpenSslPtr<EVP_PKEY> pkey(raw);
+  const std::string not_on_curve = "EC point is not on the " + std::string(crv) + " curve";
+  auto made = PkeyFromParams(bld.get(), ok, "EC", has_private, not_on_curve);
+  if (!made.ok()) return std::move(made).failure();
+  OpenSslPtr<EVP_PKEY> pkey = std::move(made).value();
   OpenSslPtr<EVP_PKEY_CTX> check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
-  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
-    return BadKey("EC point is not on the " + std::string(crv) + " curve");
-  }
+  if (!check || EVP_PKEY_public_check(check.get()) != 1) return BadKey(not_on_curve);
   if (has_private && private_check == PrivateKeyCheck::kFull &&
       EVP_PKEY_pairwise_check(check.get()) != 1) {
     return BadKey("EC private key does not match the public point");
@@ -404,7 +371,7 @@ Result<TypedKey> ParseOkp(const JwkReader& jwk, std::optional<Algorithm> alg) {
   } else if (crv == "X25519" || crv == "X448") {
     return BadKey("OKP curve " + std::string(crv) + " is for key agreement, not signatures");
   } else {
-    return BadKey("unsupported OKP curve " + Quoted(crv));
+    return BadKey("unsupported OKP curve " + QuoteForDetail(crv));
   }
 
   std::string_view x_text, d_text;
@@ -461,7 +428,8 @@ Result<Key> ParseJwkObject(simdjson::dom::object object, std::optional<Algorithm
   if (!status.ok()) return std::move(status).failure();
   if (present) {
     std::optional<Algorithm> named = AlgorithmFromName(text);
-    if (!named) return BadKey("JWK \"alg\" " + Quoted(text) + " is not a supported algorithm");
+    if (!named)
+      return BadKey("JWK \"alg\" " + QuoteForDetail(text) + " is not a supported algorithm");
     if (default_alg && *default_alg != *named) {
       return BadKey("JWK \"alg\" is " + std::string(text) + " but " +
                     std::string(AlgorithmName(*default_alg)) + " was given");
@@ -509,7 +477,7 @@ Result<Key> ParseJwkObject(simdjson::dom::object object, std::optional<Algorithm
   } else if (kty == "OKP") {
     typed = ParseOkp(jwk, alg);
   } else {
-    return BadKey("unsupported key type " + Quoted(kty));
+    return BadKey("unsupported key type " + QuoteForDetail(kty));
   }
   if (!typed.ok()) return std::move(typed).failure();
   TypedKey& key = typed.value();

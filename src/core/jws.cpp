@@ -65,7 +65,7 @@ Status ParseHeader(std::string_view header_json, bool padded, JwsHeader* out) {
       has_b64 = true;
     } else if (name == "jwk" || name == "jku" || name == "x5u" || name == "x5c") {
       // Keys offered by the token are never used; a token that offers one is refused
-      // (CONTRACT.md lists it among the rejections), so no caller can be misled into
+      // (docs/functions.md lists it among the rejection reasons), so no caller can be misled into
       // trusting what it names.
       offered_key = name == "jwk" ? "jwk" : name == "jku" ? "jku" : name == "x5u" ? "x5u" : "x5c";
     }

@@ -95,27 +95,9 @@ Result<std::unique_ptr<KeyMaterial>> KeyMaterial::ForPkey(Algorithm alg,
   m->pkey_ = std::move(pkey);
   m->md_ctx_.reset(EVP_MD_CTX_new());
   if (!m->md_ctx_) return OpenSslFailure("EVP_MD_CTX_new");
-  switch (alg) {
-    case Algorithm::kRS256:
-    case Algorithm::kRS384:
-    case Algorithm::kRS512:
-      m->kind_ = Kind::kRsaPkcs1;
-      break;
-    case Algorithm::kPS256:
-    case Algorithm::kPS384:
-    case Algorithm::kPS512:
-      m->kind_ = Kind::kRsaPss;
-      break;
-    case Algorithm::kES256:
-    case Algorithm::kES384:
-    case Algorithm::kES512:
-      m->kind_ = Kind::kEcdsa;
-      break;
-    case Algorithm::kEdDSA:
-      m->kind_ = Kind::kEdDSA;
-      break;
-    default:
-      return Fail(ErrorCode::kInternal, "an HMAC algorithm given an asymmetric key");
+  m->kind_ = FamilyOf(alg);
+  if (m->kind_ == Kind::kHmac) {
+    return Fail(ErrorCode::kInternal, "an HMAC algorithm given an asymmetric key");
   }
 
   if (m->kind_ == Kind::kEdDSA) {

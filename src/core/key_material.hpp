@@ -40,7 +40,7 @@ class KeyMaterial {
   std::size_t signature_size() const noexcept { return signature_size_; }
 
  private:
-  enum class Kind { kHmac, kRsaPkcs1, kRsaPss, kEcdsa, kEdDSA };
+  using Kind = AlgorithmFamily;
 
   KeyMaterial() = default;
   Status VerifyHmac(std::string_view input, std::string_view signature);

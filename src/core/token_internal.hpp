@@ -9,13 +9,12 @@
 #include <vector>
 
 #include "rowguard/core/claims.hpp"
+#include "rowguard/core/quote.hpp"
 #include "rowguard/core/result.hpp"
 
 namespace rowguard::core::internal {
 
-// `text` in double quotes for an error detail: printable ASCII kept, everything else
-// (and '"', '\\') escaped as \xNN, cut after 64 bytes with "...". Never a token.
-std::string QuoteForDetail(std::string_view text);
+using core::QuoteForDetail;  // rowguard/core/quote.hpp
 
 // "2000-01-01 00:00:00+00"; seconds outside what gmtime_r handles are printed raw.
 std::string FormatUtc(std::int64_t seconds);

@@ -158,6 +158,7 @@ Result<VerifiedToken> TrustStore::Verify(std::string_view token, std::int64_t no
 
   out.claims_json = jws.payload_json;
   out.kid = used->key.kid();
+  out.key_thumbprint = used->key.thumbprint();
   out.alg = jws.header.alg;
   out.leeway_seconds = rules.leeway_seconds;
   return result;

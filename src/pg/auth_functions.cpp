@@ -3,15 +3,18 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 }
 
+#include "rowguard/pg/citus.hpp"
 #include "rowguard/pg/handoff.hpp"
 #include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/pg_compat.hpp"
+#include "rowguard/pg/session_state_guard.hpp"
 #include "rowguard/pg/sql_function.hpp"
 #include "rowguard/pg/token_error.hpp"
 
@@ -50,9 +53,26 @@ ROWGUARD_SQL_FUNCTION(rowguard_authenticate) {
   if (token[0] == '\0') {
     ReportInvalidToken("the token is empty", "Use RESET rowguard.token to end an identity.");
   }
-  (void)set_config_option("rowguard.token", token, superuser() ? PGC_SUSET : PGC_USERSET,
-                          PGC_S_SESSION, is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET, true, 0,
-                          false);
+  if (is_local && !IsTransactionBlock()) {
+    // Like SET LOCAL outside a transaction block: the identity ends with this statement.
+    ereport(WARNING,
+            (errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+             errmsg("rowguard.authenticate with is_local can only be used in transaction blocks"),
+             errdetail("The identity ends with this statement."),
+             errhint("Call it after BEGIN, or pass is_local => false for a session identity.")));
+  }
+  const TokenScopeHint outer = pending_token_scope;
+  pending_token_scope = is_local ? TokenScopeHint::kTransaction : TokenScopeHint::kSession;
+  PG_TRY();
+  {
+    (void)set_config_option("rowguard.token", token, superuser() ? PGC_SUSET : PGC_USERSET,
+                            PGC_S_SESSION, is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET, true, 0,
+                            false);
+  }
+  PG_FINALLY();
+  { pending_token_scope = outer; }
+  PG_END_TRY();
+  ForwardTokenToCitus(token);
   if (current_identity == nullptr) PG_RETURN_NULL();
   PG_RETURN_JSONB_P(ClaimsCopy(current_identity));
 }

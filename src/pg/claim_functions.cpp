@@ -91,6 +91,41 @@ void Remember(FunctionCallInfo fcinfo, CallSiteMemo* memo, bool is_null) {
   memo->serial = identity_serial;
 }
 
+// How a typed accessor (claim_uuid, claim_bigint, claim_bool) starts: the answer is
+// NULL (unauthenticated, absent or JSON null; remembered), recalled from the call
+// site's memo (*recalled), or to be converted from *value.
+enum class TypedStart { kNull, kRecalled, kConvert };
+struct TypedClaim {
+  TypedStart start;
+  const CallSiteMemo* recalled;  // kRecalled
+  JsonbValue value;              // kConvert
+};
+
+TypedClaim StartTyped(FunctionCallInfo fcinfo) {
+  TypedClaim claim{TypedStart::kNull, nullptr, {}};
+  if (RequireCurrentIdentity() == nullptr) return claim;
+  if (const CallSiteMemo* memo = Recall(fcinfo)) {
+    claim.recalled = memo;
+    if (!memo->is_null) claim.start = TypedStart::kRecalled;
+    return claim;
+  }
+  if (!LookUp(fcinfo, &claim.value) || claim.value.type == jbvNull) {
+    Remember(fcinfo, MemoOf(fcinfo), true);
+    return claim;
+  }
+  claim.start = TypedStart::kConvert;
+  return claim;
+}
+
+// Keeps a converted answer in the call site's memo and returns it.
+template <typename T>
+T RememberValue(FunctionCallInfo fcinfo, T CallSiteMemo::*field, T value) {
+  CallSiteMemo* memo = MemoOf(fcinfo);
+  memo->*field = value;
+  Remember(fcinfo, memo, false);
+  return value;
+}
+
 const char* PathArgument(FunctionCallInfo fcinfo) { return text_to_cstring(PG_GETARG_TEXT_PP(0)); }
 
 text* ScalarText(const JsonbValue& value) {
@@ -181,18 +216,14 @@ ROWGUARD_SQL_FUNCTION(rowguard_claim) {
 }
 
 ROWGUARD_SQL_FUNCTION(rowguard_claim_uuid) {
-  if (RequireCurrentIdentity() == nullptr) PG_RETURN_NULL();
+  const TypedClaim claim = StartTyped(fcinfo);
+  if (claim.start == TypedStart::kNull) PG_RETURN_NULL();
   auto* result = static_cast<pg_uuid_t*>(palloc(sizeof(pg_uuid_t)));
-  if (const CallSiteMemo* memo = Recall(fcinfo)) {
-    if (memo->is_null) PG_RETURN_NULL();
-    *result = memo->uuid;
+  if (claim.start == TypedStart::kRecalled) {
+    *result = claim.recalled->uuid;
     PG_RETURN_UUID_P(result);
   }
-  JsonbValue value;
-  if (!LookUp(fcinfo, &value) || value.type == jbvNull) {
-    Remember(fcinfo, MemoOf(fcinfo), true);
-    PG_RETURN_NULL();
-  }
+  const JsonbValue& value = claim.value;
   // The canonical form (8-4-4-4-12 hex digits, either case) or 32 bare hex digits:
   // what issuers emit. Parsed here so an error names the claim, not its value.
   if (value.type != jbvString) NotOfType(fcinfo, "uuid");
@@ -216,23 +247,15 @@ ROWGUARD_SQL_FUNCTION(rowguard_claim_uuid) {
       high = -1;
     }
   }
-  CallSiteMemo* memo = MemoOf(fcinfo);
-  memo->uuid = *result;
-  Remember(fcinfo, memo, false);
+  *result = RememberValue(fcinfo, &CallSiteMemo::uuid, *result);
   PG_RETURN_UUID_P(result);
 }
 
 ROWGUARD_SQL_FUNCTION(rowguard_claim_bigint) {
-  if (RequireCurrentIdentity() == nullptr) PG_RETURN_NULL();
-  if (const CallSiteMemo* memo = Recall(fcinfo)) {
-    if (memo->is_null) PG_RETURN_NULL();
-    PG_RETURN_INT64(memo->integer);
-  }
-  JsonbValue value;
-  if (!LookUp(fcinfo, &value) || value.type == jbvNull) {
-    Remember(fcinfo, MemoOf(fcinfo), true);
-    PG_RETURN_NULL();
-  }
+  const TypedClaim claim = StartTyped(fcinfo);
+  if (claim.start == TypedStart::kNull) PG_RETURN_NULL();
+  if (claim.start == TypedStart::kRecalled) PG_RETURN_INT64(claim.recalled->integer);
+  const JsonbValue& value = claim.value;
   // JSON integers only: a quoted "42" or 42.0 is not an integer claim, and accepting
   // them would let differently written values compare equal.
   if (value.type != jbvNumeric) NotOfType(fcinfo, "bigint");
@@ -250,28 +273,15 @@ ROWGUARD_SQL_FUNCTION(rowguard_claim_bigint) {
     ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
                     errmsg("claim \"%s\" is out of range for type bigint", PathArgument(fcinfo))));
   }
-  CallSiteMemo* memo = MemoOf(fcinfo);
-  memo->integer = static_cast<int64>(parsed);
-  Remember(fcinfo, memo, false);
-  PG_RETURN_INT64(static_cast<int64>(parsed));
+  PG_RETURN_INT64(RememberValue(fcinfo, &CallSiteMemo::integer, static_cast<int64>(parsed)));
 }
 
 ROWGUARD_SQL_FUNCTION(rowguard_claim_bool) {
-  if (RequireCurrentIdentity() == nullptr) PG_RETURN_NULL();
-  if (const CallSiteMemo* memo = Recall(fcinfo)) {
-    if (memo->is_null) PG_RETURN_NULL();
-    PG_RETURN_BOOL(memo->boolean);
-  }
-  JsonbValue value;
-  if (!LookUp(fcinfo, &value) || value.type == jbvNull) {
-    Remember(fcinfo, MemoOf(fcinfo), true);
-    PG_RETURN_NULL();
-  }
-  if (value.type != jbvBool) NotOfType(fcinfo, "boolean");
-  CallSiteMemo* memo = MemoOf(fcinfo);
-  memo->boolean = value.val.boolean;
-  Remember(fcinfo, memo, false);
-  PG_RETURN_BOOL(value.val.boolean);
+  const TypedClaim claim = StartTyped(fcinfo);
+  if (claim.start == TypedStart::kNull) PG_RETURN_NULL();
+  if (claim.start == TypedStart::kRecalled) PG_RETURN_BOOL(claim.recalled->boolean);
+  if (claim.value.type != jbvBool) NotOfType(fcinfo, "boolean");
+  PG_RETURN_BOOL(RememberValue(fcinfo, &CallSiteMemo::boolean, claim.value.val.boolean));
 }
 
 ROWGUARD_SQL_FUNCTION(rowguard_claim_array) {

@@ -12,8 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "rowguard/core/failure_class.hpp"
 #include "rowguard/core/jws.hpp"
 #include "rowguard/core/key.hpp"
+#include "rowguard/core/quote.hpp"
 #include "rowguard/core/trust_store.hpp"
 
 // Last: fails the build if any header above pulled in a PostgreSQL header.
@@ -30,8 +32,10 @@ void SetError(BridgeError* error, FailureKind kind, std::string_view detail) {
   error->detail[n] = '\0';
 }
 
+static_assert(kFactSize > core::kMaxQuotedLength, "a quoted fact must fit");
+
 void CopyFact(char (&dst)[kFactSize], const std::string& src) {
-  CopyLogSafe(dst, kFactSize, src.data(), src.size());
+  BridgeQuote(dst, kFactSize, src.data(), src.size());
 }
 
 char* MallocCopy(std::string_view s) {
@@ -91,6 +95,10 @@ void FillVerified(const core::VerifiedToken& token, VerifiedPlain* out) {
     out->kid = MallocCopy(token.kid);
     out->iss = MallocCopy(token.claims.iss ? *token.claims.iss : std::string());
     out->jti = MallocCopy(token.claims.jti ? *token.claims.jti : std::string());
+    if (token.key_thumbprint.size() < sizeof(out->key_thumbprint)) {
+      std::memcpy(out->key_thumbprint, token.key_thumbprint.c_str(),
+                  token.key_thumbprint.size() + 1);
+    }
     if (token.claims.sub) {
       out->sub = MallocCopy(*token.claims.sub);
       out->sub_length = token.claims.sub->size();
@@ -108,13 +116,29 @@ void FillVerified(const core::VerifiedToken& token, VerifiedPlain* out) {
 
 }  // namespace
 
-void CopyLogSafe(char* dst, std::size_t size, const char* src, std::size_t length) noexcept {
-  const std::size_t n = std::min(length, size - 1);
-  for (std::size_t i = 0; i < n; ++i) {
-    const unsigned char c = static_cast<unsigned char>(src[i]);
-    dst[i] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '?' : static_cast<char>(c);
+namespace {
+template <typename Rule>
+void CopyRuled(char* dst, std::size_t size, const char* src, std::size_t length,
+               Rule rule) noexcept {
+  if (size == 0) return;
+  dst[0] = '\0';
+  try {
+    const std::string ruled = rule(std::string_view(src, length));
+    const std::size_t n = std::min(ruled.size(), size - 1);
+    std::memcpy(dst, ruled.data(), n);
+    dst[n] = '\0';
+  } catch (...) {
+    // Out of memory: the fact is left empty rather than shown unquoted.
   }
-  dst[n] = '\0';
+}
+}  // namespace
+
+void BridgeQuote(char* dst, std::size_t size, const char* src, std::size_t length) noexcept {
+  CopyRuled(dst, size, src, length, core::QuoteForDetail);
+}
+
+void BridgeEscape(char* dst, std::size_t size, const char* src, std::size_t length) noexcept {
+  CopyRuled(dst, size, src, length, core::EscapeForDetail);
 }
 
 bool BridgeDescribeJwk(const char* jwk, std::size_t length, const char* alg, KeyDescription* out,
@@ -209,6 +233,17 @@ bool BridgeStoreHasKey(const core::TrustStore* store, const char* kid) noexcept 
   }
 }
 
+bool BridgeStoreHasKeyMaterial(const core::TrustStore* store, const char* kid,
+                               const char* thumbprint) noexcept {
+  // Out of memory reports the material as absent: the identity ends (fails closed).
+  try {
+    const core::Key* key = store != nullptr ? store->FindKey(kid) : nullptr;
+    return key != nullptr && key->thumbprint() == thumbprint;
+  } catch (...) {
+    return false;
+  }
+}
+
 bool BridgeSign(const core::TrustStore* store, const char* claims_json, std::size_t length,
                 const char* kid, char** token, BridgeError* error) noexcept {
   *token = nullptr;
@@ -237,11 +272,24 @@ void BridgeFreeVerified(VerifiedPlain* verified) noexcept {
   *verified = VerifiedPlain{};
 }
 
+// Only on the failure path: the token is parsed again for its iss.
+static void NoteUnknownKey(const char* token, std::size_t length, BridgeError* error) {
+  error->unknown_key = true;
+  auto jws = core::ParseCompact(core::StripBearer(std::string_view(token, length)), length);
+  if (!jws.ok()) return;
+  auto claims = core::ParseRegisteredClaims(jws.value().payload_json);
+  if (claims.ok() && claims.value().iss) CopyFact(error->unknown_key_iss, *claims.value().iss);
+}
+
 bool BridgeVerify(const core::TrustStore* store, const char* token, std::size_t length,
                   const VerifySettings& settings, VerifiedPlain* out, TokenFactsPlain* facts,
                   BridgeError* error) noexcept {
   *out = VerifiedPlain{};
-  if (facts) *facts = TokenFactsPlain{};
+  if (facts) {
+    // Shown as "" when nothing could be read.
+    for (char* fact : {facts->kid, facts->iss, facts->sub, facts->jti})
+      BridgeQuote(fact, kFactSize, "", 0);
+  }
   return Guarded(error, [&] {
     static const core::TrustStore empty_store;
     // rowguard.audience rarely changes: keep its parsed form between calls.
@@ -270,6 +318,9 @@ bool BridgeVerify(const core::TrustStore* store, const char* token, std::size_t 
     }
     if (!verified.ok()) {
       SetError(error, FailureKind::kToken, verified.failure().detail);
+      if (verified.failure().code == core::ErrorCode::kUnknownKey)
+        NoteUnknownKey(token, length, error);
+      error->failure_class = static_cast<int>(core::ClassOf(verified.failure().code));
       return false;
     }
     FillVerified(verified.value(), out);
@@ -307,6 +358,7 @@ bool BridgeCheckTimes(const Identity* identity, std::int64_t now, BridgeError* e
     auto status = core::CheckTimes(claims, identity->leeway, now);
     if (!status.ok()) {
       SetError(error, FailureKind::kToken, status.failure().detail);
+      error->failure_class = static_cast<int>(core::ClassOf(status.failure().code));
       return false;
     }
     return true;

@@ -18,6 +18,9 @@ extern "C" {
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/identity_cache.hpp"
 #include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/key_sync.hpp"
+#include "rowguard/pg/lifecycle.hpp"
+#include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/token_error.hpp"
@@ -92,6 +95,7 @@ Identity* BuildIdentity(const VerifiedPlain& verified) {
   identity->iat = verified.iat;
   identity->leeway = verified.leeway;
   identity->key_generation = key_generation;
+  memcpy(identity->key_thumbprint, verified.key_thumbprint, sizeof(identity->key_thumbprint));
   char* base = reinterpret_cast<char*>(identity);
   for (int i = 0; i < 4; ++i) {
     memcpy(base + offsets[i], strings[i], lengths[i]);
@@ -122,24 +126,51 @@ Identity* CopyIdentity(const Identity* source) {
 void LogOutcome(bool success, const TokenFactsPlain& facts, const char* reason) {
   if (setting_log_authentications == kLogOff) return;
   if (success && setting_log_authentications != kLogAll) return;
-  ereport(LOG, (success ? errmsg(ROWGUARD_LOG_PREFIX "token accepted")
-                        : errmsg(ROWGUARD_LOG_PREFIX "token rejected: %s", reason),
-                errdetail_log("kid=\"%s\" iss=\"%s\" sub=\"%s\" jti=\"%s\"", facts.kid, facts.iss,
-                              facts.sub, facts.jti),
-                errhidestmt(true), errhidecontext(true)));
+  ereport(LOG,
+          (success ? errmsg(ROWGUARD_LOG_PREFIX "token accepted")
+                   : errmsg(ROWGUARD_LOG_PREFIX "token rejected: %s", reason),
+           errdetail_log("kid=%s iss=%s sub=%s jti=%s", facts.kid, facts.iss, facts.sub, facts.jti),
+           errhidestmt(true), errhidecontext(true)));
 }
 
 void FactsOf(const Identity* identity, TokenFactsPlain* facts) {
-  CopyLogSafe(facts->kid, sizeof(facts->kid), IdentityKid(identity), strlen(IdentityKid(identity)));
-  CopyLogSafe(facts->iss, sizeof(facts->iss), IdentityIss(identity), strlen(IdentityIss(identity)));
-  CopyLogSafe(facts->sub, sizeof(facts->sub), IdentitySub(identity), identity->sub_length);
-  CopyLogSafe(facts->jti, sizeof(facts->jti), IdentityJti(identity), strlen(IdentityJti(identity)));
+  BridgeQuote(facts->kid, sizeof(facts->kid), IdentityKid(identity), strlen(IdentityKid(identity)));
+  BridgeQuote(facts->iss, sizeof(facts->iss), IdentityIss(identity), strlen(IdentityIss(identity)));
+  BridgeQuote(facts->sub, sizeof(facts->sub), IdentitySub(identity), identity->sub_length);
+  BridgeQuote(facts->jti, sizeof(facts->jti), IdentityJti(identity), strlen(IdentityJti(identity)));
+}
+
+// Revocation and role binding (lifecycle.hpp), for cache hits and fresh verifications
+// alike: the identity, or nullptr (released) with failure_detail set.
+Identity* Admitted(Identity* identity, bool log_result) {
+  if (identity == nullptr) return nullptr;
+  const char* detail = nullptr;
+  const Admission admission = AdmitIdentity(identity, &detail);
+  if (admission == Admission::kAdmitted) return identity;
+  strlcpy(failure_detail, detail, sizeof(failure_detail));
+  if (log_result) {
+    TokenFactsPlain facts;
+    FactsOf(identity, &facts);
+    LogOutcome(false, facts, failure_detail);
+  }
+  CompatFreeGucExtra(identity);
+  ObserveRejected(static_cast<int>(admission == Admission::kRevoked ? core::FailureClass::kRevoked
+                                                                    : core::FailureClass::kRole),
+                  failure_detail);
+  return nullptr;
 }
 
 }  // namespace
 
-std::int64_t StatementStartSeconds() {
-  TimestampTz now = IsTransactionState() ? GetCurrentStatementStartTimestamp() : 0;
+std::int64_t IdentityClockSeconds() {
+  TimestampTz now = 0;
+  if (IsTransactionState()) {
+    // Inside a procedure each COMMIT starts a transaction whose start is the current
+    // time, while the CALL statement's start stays: the later of the two is "now".
+    now = GetCurrentStatementStartTimestamp();
+    const TimestampTz transaction = GetCurrentTransactionStartTimestamp();
+    if (transaction > now) now = transaction;
+  }
   if (now == 0) now = GetCurrentTimestamp();
   // Floor division: PostgreSQL timestamps before 2000 are negative.
   std::int64_t seconds = now / USECS_PER_SEC;
@@ -173,14 +204,16 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
     snprintf(failure_detail, sizeof(failure_detail),
              "the session's connection overrode \"%s\", a superuser-only setting",
              setting_overridden_at_connection);
+    ObserveRejected(kOtherFailure, failure_detail);
     return nullptr;
   }
   const char* problem = nullptr;
   if (!EnsureKeyStore(&problem)) {
     strlcpy(failure_detail, problem, sizeof(failure_detail));
+    ObserveRejected(kOtherFailure, failure_detail);
     return nullptr;
   }
-  const std::int64_t now = StatementStartSeconds();
+  const std::int64_t now = IdentityClockSeconds();
 
   if (const Identity* cached = CacheFind(token, length)) {
     if (!BridgeCheckTimes(cached, now, &error)) {
@@ -190,9 +223,11 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
         FactsOf(cached, &facts);
         LogOutcome(false, facts, failure_detail);
       }
+      ObserveRejected(error.failure_class, failure_detail);
       return nullptr;
     }
-    Identity* identity = CopyIdentity(cached);
+    Identity* identity = Admitted(CopyIdentity(cached), log_result);
+    if (identity != nullptr) ObserveAccepted(true);
     if (identity != nullptr && log_result) {
       TokenFactsPlain facts;
       FactsOf(identity, &facts);
@@ -208,16 +243,22 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
   if (!BridgeVerify(CurrentTrustStore(), token, length, settings, &verified,
                     log_result ? &facts : nullptr, &error)) {
     strlcpy(failure_detail, error.detail, sizeof(failure_detail));
+    if (error.unknown_key) KeySyncNoteUnknownKey(error.unknown_key_iss);
     if (log_result) LogOutcome(false, facts, failure_detail);
+    ObserveRejected(error.failure_class, failure_detail);
     return nullptr;
   }
   Identity* identity = BuildIdentity(verified);
   BridgeFreeVerified(&verified);
   if (identity == nullptr) {
     if (log_result) LogOutcome(false, facts, failure_detail);
+    ObserveRejected(kOtherFailure, failure_detail);
     return nullptr;
   }
   CacheInsert(token, length, identity, setting_cache_size);
+  identity = Admitted(identity, log_result);
+  if (identity == nullptr) return nullptr;
+  ObserveAccepted(false);
   if (log_result) LogOutcome(true, facts, nullptr);
   return identity;
 }
@@ -225,18 +266,20 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
 void SetCurrentIdentity(Identity* identity) {
   current_identity = identity;
   ++identity_serial;
+  ApplyRoleBinding(current_identity);
+  ObservePublishIdentity(current_identity);
 }
 
 const Identity* RequireCurrentIdentity() {
   Identity* identity = current_identity;
   if (identity == nullptr) return nullptr;
   // Time rules are the core's (CheckTimes); their answer cannot change while the
-  // identity and the statement clock stay the same, and accessors run once per row,
-  // so the check runs once per (identity, second of statement start). A failure is
-  // never remembered: every call raises it again.
+  // identity and the identity clock stay the same, and accessors run once per row,
+  // so the check runs once per (identity, second of the clock). A failure is never
+  // remembered: every call raises it again.
   static std::uint64_t times_checked_serial = 0;
   static std::int64_t times_checked_at = 0;
-  const std::int64_t now = StatementStartSeconds();
+  const std::int64_t now = IdentityClockSeconds();
   if (times_checked_serial != identity_serial || times_checked_at != now) {
     BridgeError error;
     if (!BridgeCheckTimes(identity, now, &error)) {
@@ -245,30 +288,45 @@ const Identity* RequireCurrentIdentity() {
     times_checked_serial = identity_serial;
     times_checked_at = now;
   }
-  if (!IsParallelWorker()) {
-    // A key removed by another session must end this identity at this backend's next
-    // statement, even when that statement takes no new lock (which is when PostgreSQL
-    // would otherwise read the invalidation queue). Once per statement, not per call:
-    // accessors run per row in a filter.
-    static TimestampTz statement_checked = 0;
-    const TimestampTz statement = GetCurrentStatementStartTimestamp();
-    if (statement != statement_checked) {
-      statement_checked = statement;
-      AcceptInvalidationMessages();
-    }
+  // Workers read no tables; their leader checks, also at executor start before they
+  // run (statement_masking.cpp).
+  if (IsParallelWorker()) return identity;
+
+  // What another session can change is looked at once per statement, per transaction
+  // (a procedure that COMMITs starts new ones inside one statement) and per identity,
+  // not per call: accessors run per row in a filter. Reading the invalidation queue
+  // here matters when the statement takes no new lock, which is when PostgreSQL would
+  // otherwise read it.
+  static TimestampTz checked_statement = 0;
+  static TimestampTz checked_transaction = 0;
+  static std::uint64_t checked_serial = 0;
+  const TimestampTz statement = GetCurrentStatementStartTimestamp();
+  const TimestampTz transaction = GetCurrentTransactionStartTimestamp();
+  if (statement != checked_statement || transaction != checked_transaction ||
+      identity_serial != checked_serial) {
+    checked_statement = statement;
+    checked_transaction = transaction;
+    checked_serial = identity_serial;
+    AcceptInvalidationMessages();
   }
-  if (identity->key_generation != key_generation && !IsParallelWorker()) {
-    // The keys changed since this identity was verified: it stands only while its key
-    // does. (Workers skip this: they read no tables; their leader checks.)
+  if (identity->key_generation != key_generation) {
+    // The keys changed since this identity was verified: it stands only while the key
+    // material that verified it is stored under its kid.
     const char* problem = nullptr;
     if (EnsureKeyStore(&problem) &&
-        !BridgeStoreHasKey(CurrentTrustStore(), IdentityKid(identity))) {
+        !BridgeStoreHasKeyMaterial(CurrentTrustStore(), IdentityKid(identity),
+                                   identity->key_thumbprint)) {
+      const bool replaced = BridgeStoreHasKey(CurrentTrustStore(), IdentityKid(identity));
       ReportInvalidToken(
-          psprintf("key \"%s\" of the current identity has been removed", IdentityKid(identity)),
+          psprintf(replaced ? "key \"%s\" of the current identity has been replaced by other "
+                              "key material"
+                            : "key \"%s\" of the current identity has been removed",
+                   IdentityKid(identity)),
           "Authenticate again with a token signed by a current key.");
     }
     identity->key_generation = key_generation;
   }
+  if (!IsParallelWorker()) RecheckIdentity(identity);  // revocation, role binding
   return identity;
 }
 

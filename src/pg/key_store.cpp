@@ -68,81 +68,77 @@ void NoteSkippedKey(const char* kid, const char* detail) {
   }
 }
 
-int LoadKeys(Relation rel, KeyRow** rows_out) {
+// Reads every tuple of `rel` (`table` names it in the cannot-happen error) and keeps
+// those `fill` accepts (it fills the zeroed row and returns true) in a palloc'ed array.
+template <int kColumns, typename Row, typename Fill>
+int ScanRows(Relation rel, const char* table, Row** rows_out, Fill fill) {
   int capacity = 16, count = 0;
-  auto* rows = static_cast<KeyRow*>(palloc(sizeof(KeyRow) * capacity));
+  auto* rows = static_cast<Row*>(palloc(sizeof(Row) * capacity));
   SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
   TupleDesc desc = RelationGetDescr(rel);
   HeapTuple tuple;
   while ((tuple = systable_getnext(scan)) != nullptr) {
-    Datum values[kKeysColumns];
-    bool nulls[kKeysColumns];
-    if (desc->natts != kKeysColumns) elog(ERROR, "rowguard.keys has an unexpected shape");
+    Datum values[kColumns];
+    bool nulls[kColumns];
+    if (desc->natts != kColumns) elog(ERROR, "%s has an unexpected shape", table);
     heap_deform_tuple(tuple, desc, values, nulls);
-    if (nulls[kKeysKid - 1] || nulls[kKeysAlg - 1] || nulls[kKeysJwk - 1]) continue;
     if (count == capacity) {
       capacity *= 2;
-      rows = static_cast<KeyRow*>(repalloc(rows, sizeof(KeyRow) * capacity));
+      rows = static_cast<Row*>(repalloc(rows, sizeof(Row) * capacity));
     }
-    Jsonb* jwk = DatumGetJsonbP(values[kKeysJwk - 1]);
-    rows[count].kid = TextDatumGetCString(values[kKeysKid - 1]);
-    rows[count].alg = TextDatumGetCString(values[kKeysAlg - 1]);
-    rows[count].issuer =
-        nulls[kKeysIssuer - 1] ? nullptr : TextDatumGetCString(values[kKeysIssuer - 1]);
-    rows[count].jwk = JsonbToCString(nullptr, &jwk->root, VARSIZE(jwk));
-    ++count;
+    rows[count] = Row{};
+    if (fill(values, nulls, &rows[count])) ++count;
   }
   systable_endscan(scan);
   *rows_out = rows;
   return count;
 }
 
+int LoadKeys(Relation rel, KeyRow** rows_out) {
+  return ScanRows<kKeysColumns>(
+      rel, "rowguard.keys", rows_out, [](const Datum* values, const bool* nulls, KeyRow* row) {
+        if (nulls[kKeysKid - 1] || nulls[kKeysAlg - 1] || nulls[kKeysJwk - 1]) return false;
+        Jsonb* jwk = DatumGetJsonbP(values[kKeysJwk - 1]);
+        row->kid = TextDatumGetCString(values[kKeysKid - 1]);
+        row->alg = TextDatumGetCString(values[kKeysAlg - 1]);
+        row->issuer =
+            nulls[kKeysIssuer - 1] ? nullptr : TextDatumGetCString(values[kKeysIssuer - 1]);
+        row->jwk = JsonbToCString(nullptr, &jwk->root, VARSIZE(jwk));
+        return true;
+      });
+}
+
 int LoadIssuers(Relation rel, IssuerRow** rows_out) {
-  int capacity = 8, count = 0;
-  auto* rows = static_cast<IssuerRow*>(palloc(sizeof(IssuerRow) * capacity));
-  SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
-  TupleDesc desc = RelationGetDescr(rel);
-  HeapTuple tuple;
-  while ((tuple = systable_getnext(scan)) != nullptr) {
-    Datum values[kIssuersColumns];
-    bool nulls[kIssuersColumns];
-    if (desc->natts != kIssuersColumns) elog(ERROR, "rowguard.issuers has an unexpected shape");
-    heap_deform_tuple(tuple, desc, values, nulls);
-    if (nulls[kIssuersIss - 1]) continue;
-    if (count == capacity) {
-      capacity *= 2;
-      rows = static_cast<IssuerRow*>(repalloc(rows, sizeof(IssuerRow) * capacity));
-    }
-    IssuerRow& row = rows[count++];
-    row = IssuerRow{};
-    row.iss = TextDatumGetCString(values[kIssuersIss - 1]);
-    if (!nulls[kIssuersAudience - 1]) {
-      Datum* elements;
-      bool* element_nulls;
-      int n;
-      deconstruct_array(DatumGetArrayTypeP(values[kIssuersAudience - 1]), TEXTOID, -1, false,
-                        TYPALIGN_INT, &elements, &element_nulls, &n);
-      auto** audiences = static_cast<const char**>(palloc(sizeof(char*) * (n + 1)));
-      int kept = 0;
-      for (int i = 0; i < n; ++i) {
-        if (!element_nulls[i]) audiences[kept++] = TextDatumGetCString(elements[i]);
-      }
-      row.audiences = audiences;
-      row.audience_count = kept;
-    }
-    if (!nulls[kIssuersLeeway - 1]) {
-      row.has_leeway = true;
-      row.leeway_seconds = IntervalSeconds(DatumGetIntervalP(values[kIssuersLeeway - 1]));
-    }
-    if (!nulls[kIssuersMaxLifetime - 1]) {
-      row.has_max_lifetime = true;
-      row.max_lifetime_seconds =
-          IntervalSeconds(DatumGetIntervalP(values[kIssuersMaxLifetime - 1]));
-    }
-  }
-  systable_endscan(scan);
-  *rows_out = rows;
-  return count;
+  return ScanRows<kIssuersColumns>(
+      rel, "rowguard.issuers", rows_out,
+      [](const Datum* values, const bool* nulls, IssuerRow* row) {
+        if (nulls[kIssuersIss - 1]) return false;
+        row->iss = TextDatumGetCString(values[kIssuersIss - 1]);
+        if (!nulls[kIssuersAudience - 1]) {
+          Datum* elements;
+          bool* element_nulls;
+          int n;
+          deconstruct_array(DatumGetArrayTypeP(values[kIssuersAudience - 1]), TEXTOID, -1, false,
+                            TYPALIGN_INT, &elements, &element_nulls, &n);
+          auto** audiences = static_cast<const char**>(palloc(sizeof(char*) * (n + 1)));
+          int kept = 0;
+          for (int i = 0; i < n; ++i) {
+            if (!element_nulls[i]) audiences[kept++] = TextDatumGetCString(elements[i]);
+          }
+          row->audiences = audiences;
+          row->audience_count = kept;
+        }
+        if (!nulls[kIssuersLeeway - 1]) {
+          row->has_leeway = true;
+          row->leeway_seconds = IntervalSeconds(DatumGetIntervalP(values[kIssuersLeeway - 1]));
+        }
+        if (!nulls[kIssuersMaxLifetime - 1]) {
+          row->has_max_lifetime = true;
+          row->max_lifetime_seconds =
+              IntervalSeconds(DatumGetIntervalP(values[kIssuersMaxLifetime - 1]));
+        }
+        return true;
+      });
 }
 
 }  // namespace

@@ -15,6 +15,7 @@ extern "C" {
 
 #include "rowguard/core/defaults.hpp"
 #include "rowguard/pg/identity_cache.hpp"
+#include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/token_setting.hpp"
 
@@ -23,10 +24,16 @@ namespace rowguard::pg {
 char* setting_audience = nullptr;
 constexpr int kDefaultCacheSize = 1024;
 int setting_cache_size = kDefaultCacheSize;
+int setting_failure_delay = 0;
+char* setting_http_ca_file = nullptr;
+int setting_http_timeout = 5000;
 int setting_leeway = static_cast<int>(core::kDefaultLeewaySeconds);
 int setting_log_authentications = kLogOff;
+bool setting_log_identity = false;
 int setting_max_token_bytes = static_cast<int>(core::kDefaultMaxTokenBytes);
+char* setting_refresh_databases = nullptr;
 bool setting_require_exp = true;
+char* setting_role_binding_claim = nullptr;
 char* setting_roles_claim = nullptr;
 char* setting_tenant_claim = nullptr;
 char* setting_token = nullptr;
@@ -63,8 +70,9 @@ bool CheckClaimPath(char** newval, void**, GucSource) {
 // silently switched off). That is detected here, before the settings are defined.
 bool IsUnprivilegedBaseValue(const struct config_generic* variable) {
   if ((variable->flags & GUC_CUSTOM_PLACEHOLDER) == 0) return false;
-  if (strncmp(variable->name, "rowguard.", 9) != 0) return false;
-  if (strcmp(variable->name, "rowguard.token") == 0) return false;  // USERSET
+  // Setting names compare case-insensitively: "ROWGUARD.leeway" is rowguard.leeway.
+  if (pg_strncasecmp(variable->name, "rowguard.", 9) != 0) return false;
+  if (pg_strcasecmp(variable->name, "rowguard.token") == 0) return false;  // USERSET
   const bool unprivileged =
       variable->reset_scontext == PGC_USERSET || variable->reset_scontext == PGC_BACKEND;
   return unprivileged && variable->reset_source > PGC_S_DEFAULT;
@@ -99,6 +107,23 @@ void DefineSettings() {
       &setting_cache_size, kDefaultCacheSize, 0, 1000000, PGC_SUSET, 0, nullptr,
       ForgetVerificationsInt, nullptr);
 
+  DefineCustomIntVariable(
+      "rowguard.failure_delay", gettext_noop("Time a rejected token costs its session."),
+      gettext_noop("The session waits this long before the error is reported; a good token "
+                   "costs nothing."),
+      &setting_failure_delay, 0, 0, 60000, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+
+  DefineCustomStringVariable(
+      "rowguard.http_ca_file",
+      gettext_noop("Trust anchors (PEM file) for fetching key sets and discovery documents."),
+      gettext_noop("Empty means the system's CA bundle."), &setting_http_ca_file, "", PGC_SIGHUP, 0,
+      nullptr, nullptr, nullptr);
+
+  DefineCustomIntVariable("rowguard.http_timeout",
+                          gettext_noop("Longest time one HTTPS fetch of keys may take."), nullptr,
+                          &setting_http_timeout, 5000, 100, 600000, PGC_SIGHUP, GUC_UNIT_MS,
+                          nullptr, nullptr, nullptr);
+
   DefineCustomIntVariable("rowguard.leeway",
                           gettext_noop("Clock skew allowed on exp, nbf and iat."), nullptr,
                           &setting_leeway, static_cast<int>(core::kDefaultLeewaySeconds), 0, 86400,
@@ -111,15 +136,35 @@ void DefineSettings() {
       &setting_log_authentications, kLogOff, kLogAuthenticationsOptions, PGC_SUSET, 0, nullptr,
       nullptr, nullptr);
 
+  DefineCustomBoolVariable(
+      "rowguard.log_identity",
+      gettext_noop("Adds the identity in force to every server log entry."),
+      gettext_noop("sub, iss, kid and jti go into the entry's server-only detail; never the "
+                   "token."),
+      &setting_log_identity, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+
   DefineCustomIntVariable("rowguard.max_token_bytes", gettext_noop("Longest token accepted."),
                           gettext_noop("Longer tokens are rejected before any parsing."),
                           &setting_max_token_bytes, static_cast<int>(core::kDefaultMaxTokenBytes),
                           64, 1048576, PGC_SUSET, GUC_UNIT_BYTE, nullptr, ForgetVerificationsInt,
                           nullptr);
 
+  DefineCustomStringVariable(
+      "rowguard.refresh_databases",
+      gettext_noop("Databases whose issuers' keys the background worker keeps fresh."),
+      gettext_noop("Comma-separated database names; needs shared_preload_libraries."),
+      &setting_refresh_databases, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
   DefineCustomBoolVariable(
       "rowguard.require_exp", gettext_noop("Rejects tokens without an exp claim."), nullptr,
       &setting_require_exp, true, PGC_SUSET, 0, nullptr, ForgetVerificationsBool, nullptr);
+
+  DefineCustomStringVariable(
+      "rowguard.role_binding_claim",
+      gettext_noop("Claim that names the database role a token makes current_user."),
+      gettext_noop("Empty turns role binding off. Only roles allowed with rowguard.allow_role "
+                   "can be named."),
+      &setting_role_binding_claim, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
 
   DefineCustomStringVariable(
       "rowguard.roles_claim", gettext_noop("Claim read by rowguard.has_role."), nullptr,

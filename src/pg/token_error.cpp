@@ -2,6 +2,9 @@
 // log (include/rowguard/pg/token_error.hpp).
 #include "rowguard/pg/token_error.hpp"
 
+#include "rowguard/pg/hooks.hpp"
+#include "rowguard/pg/observe.hpp"
+
 extern "C" {
 #include "utils/elog.h"
 #include "utils/guc.h"
@@ -29,6 +32,7 @@ void HideTokenStatements(ErrorData* edata) {
     edata->hide_stmt = true;
     edata->hide_ctx = true;
   }
+  AddIdentityToLogLine(edata);  // rowguard.log_identity (log_identity.cpp)
   if (previous_emit_log_hook != nullptr) previous_emit_log_hook(edata);
 }
 
@@ -48,8 +52,7 @@ void SetInvalidTokenCheckError(const char* detail) {
 }
 
 void InstallTokenStatementHiding() {
-  previous_emit_log_hook = emit_log_hook;
-  emit_log_hook = HideTokenStatements;
+  ChainHook(emit_log_hook, previous_emit_log_hook, HideTokenStatements);
 }
 
 }  // namespace rowguard::pg

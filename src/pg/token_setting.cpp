@@ -9,19 +9,31 @@ extern "C" {
 }
 
 #include "rowguard/pg/identity.hpp"
+#include "rowguard/pg/session_state_guard.hpp"
+#include "rowguard/pg/lifecycle.hpp"
+#include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/token_error.hpp"
 
 namespace rowguard::pg {
 
-bool CheckTokenHook(char** newval, void** extra, GucSource) {
+bool CheckTokenHook(char** newval, void** extra, GucSource source) {
   if (*newval == nullptr || **newval == '\0') {
     *extra = nullptr;
     return true;
   }
   const char* detail = nullptr;
+  if (!TokenMayStartHere(source, &detail)) {
+    SetSessionStateCheckError(detail);
+    return false;
+  }
   Identity* identity = MakeIdentity(*newval, &detail, !InitializingParallelWorker);
   if (identity == nullptr) {
     SetInvalidTokenCheckError(detail);
+    return false;
+  }
+  if (const char* refusal = RoleBindingRefusal(identity)) {  // role_binding.cpp
+    CompatFreeGucExtra(identity);
+    SetInvalidTokenCheckError(refusal);
     return false;
   }
   *extra = identity;  // allocated with CompatAllocGucExtra: PostgreSQL frees it

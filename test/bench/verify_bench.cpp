@@ -90,10 +90,6 @@ const Fixture& FixtureFor(Algorithm alg) {
   return f;
 }
 
-bool IsHmac(Algorithm alg) {
-  return alg == Algorithm::kHS256 || alg == Algorithm::kHS384 || alg == Algorithm::kHS512;
-}
-
 bool IsPss(Algorithm alg) {
   return alg == Algorithm::kPS256 || alg == Algorithm::kPS384 || alg == Algorithm::kPS512;
 }

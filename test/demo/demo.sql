@@ -4,7 +4,7 @@
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS rowguard CASCADE;
 DROP TABLE IF EXISTS public.demo_orders;
-DROP ROLE IF EXISTS demo_app;
+DROP ROLE IF EXISTS demo_app, demo_owner;
 RESET client_min_messages;
 
 \echo
@@ -80,8 +80,12 @@ RESET ROLE;
 CREATE TABLE public.demo_orders (id bigint PRIMARY KEY, tenant_id uuid NOT NULL,
                                  item text NOT NULL, amount numeric NOT NULL);
 CREATE INDEX ON public.demo_orders (tenant_id);
-ALTER TABLE public.demo_orders OWNER TO demo_app;
-SET ROLE demo_app;
+-- The table belongs to a role the application never uses: an owner could switch row
+-- security off (NO FORCE) or drop the policies.
+CREATE ROLE demo_owner NOLOGIN;
+ALTER TABLE public.demo_orders OWNER TO demo_owner;
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.demo_orders TO demo_app;
+SET ROLE demo_owner;
 INSERT INTO public.demo_orders
 SELECT g, CASE WHEN g % 2 = 0 THEN '11111111-1111-4111-8111-111111111111'::uuid
                ELSE '22222222-2222-4222-8222-222222222222'::uuid END,
@@ -94,20 +98,35 @@ ANALYZE public.demo_orders;
 SELECT rowguard.tenant_policy('public.demo_orders');
 \pset tuples_only off
 \pset format aligned
-SET rowguard.token = :'alice_token';
+RESET ROLE;
+\echo '-- the application: one identity per transaction, as through a transaction pooler'
+SET ROLE demo_app;
+BEGIN;
+SET LOCAL rowguard.token = :'alice_token';
 SELECT rowguard.sub() AS who, count(*) AS orders, sum(amount) AS total FROM public.demo_orders;
-SET rowguard.token = :'bob_token';
+COMMIT;
+BEGIN;
+SELECT rowguard.authenticate(:'bob_token') IS NOT NULL AS bob_authenticated;
 SELECT rowguard.sub() AS who, count(*) AS orders, sum(amount) AS total FROM public.demo_orders;
+COMMIT;
 \echo '-- bob inserts into alice''s tenant: refused'
 \set ON_ERROR_STOP off
+BEGIN;
+SET LOCAL rowguard.token = :'bob_token';
 INSERT INTO public.demo_orders VALUES (10001, '11111111-1111-4111-8111-111111111111', 'forged', 1);
+ROLLBACK;
 \set ON_ERROR_STOP on
 \echo '-- the tenant predicate is the index condition: it costs what WHERE tenant_id = ... costs'
-SET enable_seqscan = off;
+BEGIN;
+SET LOCAL rowguard.token = :'alice_token';
+SET LOCAL enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT * FROM public.demo_orders WHERE item = 'widget';
-RESET enable_seqscan;
-RESET rowguard.token;
+COMMIT;
 SELECT count(*) AS rows_without_a_token FROM public.demo_orders;
+\echo '-- and the application cannot take the protection off'
+\set ON_ERROR_STOP off
+ALTER TABLE public.demo_orders NO FORCE ROW LEVEL SECURITY;
+\set ON_ERROR_STOP on
 RESET ROLE;
 \echo '-- rowguard.lint() has nothing to report about the table'
 SELECT severity, object, problem FROM rowguard.lint() WHERE object LIKE '%demo%';

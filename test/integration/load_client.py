@@ -39,7 +39,39 @@ KINDS = [  # (kind, weight)
     ("aborted", 10),           # BEGIN; authenticate; check; error; ROLLBACK; check unauth
     ("savepoint", 5),          # authenticate; SAVEPOINT; forged token fails; ROLLBACK TO; check
     ("disconnect", 5),         # BEGIN; authenticate; check; drop the connection, no COMMIT
+    ("bound", 6),              # BEGIN; authenticate(role-bound); current_user is the role; end
+    ("denied", 3),             # BEGIN; authenticate(role not allowed) fails; role unchanged
+    ("revoked", 3),            # BEGIN; authenticate(revoked before the load) fails
+    ("doomed", 5),             # authenticate a token the revoker revokes during the load
 ]
+LIFECYCLE_KINDS = {"bound", "denied", "revoked", "doomed"}
+BOUND_ROLE = "load_reader"
+APP_ROLE = "app"
+
+
+class Revocations:
+    """When each doomed jti's revocation started and when it had committed (monotonic)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.started = {}
+        self.committed = {}
+
+    def state(self, jti):
+        with self.lock:
+            return self.started.get(jti), self.committed.get(jti)
+
+
+def revoker(admin_dsn, jtis, revocations, interval, stop):
+    with psycopg.connect(admin_dsn, autocommit=True) as a:
+        for jti in jtis:
+            if stop.wait(interval):
+                return
+            with revocations.lock:
+                revocations.started[jti] = time.monotonic()
+            a.execute("SELECT rowguard.revoke_token(%s)", [jti])
+            with revocations.lock:
+                revocations.committed[jti] = time.monotonic()
 
 CHECK_SQL = """
 SELECT rowguard.is_authenticated(), rowguard.sub(), rowguard.claim_uuid('tenant_id')::text,
@@ -49,7 +81,7 @@ SELECT rowguard.is_authenticated(), rowguard.sub(), rowguard.claim_uuid('tenant_
 """
 UNAUTH_SQL = """
 SELECT rowguard.is_authenticated(), rowguard.sub(), rowguard.claims() IS NULL,
-       (SELECT count(*) FROM public.docs)
+       (SELECT count(*) FROM public.docs), current_user::text
 """
 
 
@@ -58,7 +90,8 @@ class Failure(Exception):
 
 
 class Client(threading.Thread):
-    def __init__(self, idx, args, tenant, tokens, forged, stats, lock, deadline):
+    def __init__(self, idx, args, tenant, tokens, forged, stats, lock, deadline, lifecycle=None,
+                 revocations=None):
         super().__init__(name=f"client-{idx}", daemon=True)
         self.idx = idx
         self.args = args
@@ -68,6 +101,8 @@ class Client(threading.Thread):
         self.stats = stats
         self.lock = lock
         self.deadline = deadline
+        self.lifecycle = lifecycle or {}  # kind -> token (bound, denied, revoked, doomed)
+        self.revocations = revocations
         self.rng = random.Random(args.seed * 1000 + idx)
         self.conn = None
         self.counts = collections.Counter()
@@ -97,10 +132,17 @@ class Client(threading.Thread):
             self.fail(f"saw {len(tenants)} rows, expected {t['rows'] + extra_rows}")
 
     def check_unauth(self):
-        authed, sub, no_claims, n = self.conn.execute(UNAUTH_SQL).fetchone()
+        authed, sub, no_claims, n, user = self.conn.execute(UNAUTH_SQL).fetchone()
         if authed or sub is not None or not no_claims or n != 0:
             self.fail(f"LEAKED IDENTITY while unauthenticated: is_authenticated={authed!r} "
                       f"sub={sub!r} claims_null={no_claims!r} rows={n}")
+        if user != APP_ROLE:
+            self.fail(f"WRONG ROLE while unauthenticated: current_user={user!r}")
+
+    def check_role(self, expected):
+        user = self.conn.execute("SELECT current_user::text").fetchone()[0]
+        if user != expected:
+            self.fail(f"WRONG ROLE: current_user={user!r}, expected {expected!r}")
 
     def token(self):
         return self.rng.choice(self.tokens)[1]
@@ -171,6 +213,43 @@ class Client(threading.Thread):
             c.execute("ROLLBACK TO SAVEPOINT s")
             self.check_own()
             c.execute("COMMIT")
+        elif kind == "bound":
+            c.execute("BEGIN")
+            c.execute("SELECT rowguard.authenticate(%s)", [self.lifecycle["bound"]])
+            self.check_role(BOUND_ROLE)
+            self.check_own()
+            c.execute("COMMIT" if self.rng.randrange(2) else "ROLLBACK")
+            self.check_role(APP_ROLE)
+        elif kind == "denied":
+            c.execute("BEGIN")
+            self.expect_error("SELECT rowguard.authenticate(%s)", [self.lifecycle["denied"]], "28000")
+            c.execute("ROLLBACK")
+            self.check_unauth()
+        elif kind == "revoked":
+            c.execute("BEGIN")
+            self.expect_error("SELECT rowguard.authenticate(%s)", [self.lifecycle["revoked"]],
+                              "28000")
+            c.execute("ROLLBACK")
+        elif kind == "doomed":
+            jti = f"{self.tenant['n']}-doomed"
+            _, committed_before = self.revocations.state(jti)
+            t0 = time.monotonic()
+            c.execute("BEGIN")
+            try:
+                c.execute("SELECT rowguard.authenticate(%s)", [self.lifecycle["doomed"]])
+                self.check_own()
+                c.execute("COMMIT")
+                if committed_before is not None:
+                    self.fail(f"SERVED UNDER A REVOKED TOKEN: {jti} revoked "
+                              f"{t0 - committed_before:.3f} s before this transaction began")
+                self.counts["doomed_served"] += 1
+            except psycopg.Error as e:
+                c.execute("ROLLBACK")
+                started, _ = self.revocations.state(jti)
+                if e.sqlstate != "28000" or started is None:
+                    self.fail(f"doomed token {jti} refused before its revocation: "
+                              f"{e.sqlstate} {e}")
+                self.counts["doomed_refused"] += 1
         elif kind == "session_leak":  # negative control only: a session identity
             c.execute("BEGIN")
             c.execute("SELECT rowguard.authenticate(%s, false)", [tok])
@@ -199,8 +278,8 @@ class Client(threading.Thread):
             raise AssertionError(kind)
 
     def run(self):
-        kinds = [k for k, _ in KINDS]
-        weights = [w for _, w in KINDS]
+        kinds = [k for k, _ in KINDS if k not in LIFECYCLE_KINDS or self.lifecycle]
+        weights = [w for k, w in KINDS if k not in LIFECYCLE_KINDS or self.lifecycle]
         if self.args.leak_control:
             kinds.append("session_leak")
             weights.append(10)
@@ -250,6 +329,8 @@ def main():
     ap.add_argument("--transactions", type=int, default=400, help="per client")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--deadline", type=float, default=600, help="seconds")
+    ap.add_argument("--revoke-interval", type=float, default=0.3,
+                    help="seconds between revocations of the doomed tokens during the load")
     ap.add_argument("--leak-control", action="store_true",
                     help="negative control: mix in session-scope authenticate(tok, false), "
                          "which transaction pooling leaks to other clients; must fail")
@@ -267,6 +348,13 @@ def main():
         args.foreign_tenant = a.execute(
             "SELECT tenant_id::text FROM public.load_tenants WHERE NOT active LIMIT 1").fetchone()[0]
         forged = a.execute("SELECT token FROM public.load_forged").fetchone()[0]
+        lifecycle = collections.defaultdict(dict)
+        for n, kind, tok in a.execute(
+                "SELECT n, kind, token FROM public.load_lifecycle_tokens ORDER BY n, kind"):
+            lifecycle[n][kind] = tok
+        # Doomed tokens an earlier run already revoked count as revoked from the start.
+        already = {j for (j,) in a.execute(
+            "SELECT jti FROM rowguard.revocations WHERE jti LIKE '%-doomed'")}
     order = sorted(tenants)
     if not order or any(not tenants[n]["tokens"] for n in order):
         print("load_client: no tenants or tokens", file=sys.stderr)
@@ -274,14 +362,29 @@ def main():
 
     lock = threading.Lock()
     deadline = time.monotonic() + args.deadline
+    revocations = Revocations()
+    for jti in already:
+        revocations.started[jti] = revocations.committed[jti] = 0.0
     clients = [Client(i, args, tenants[order[i % len(order)]],
-                      tenants[order[i % len(order)]]["tokens"], forged, None, lock, deadline)
+                      tenants[order[i % len(order)]]["tokens"], forged, None, lock, deadline,
+                      lifecycle.get(order[i % len(order)]), revocations)
                for i in range(args.clients)]
+    # One doomed token per tenant in use is revoked while the load runs, spread over
+    # about half of a typical run (one every args.revoke_interval seconds).
+    stop = threading.Event()
+    doomed = [f"{n}-doomed" for n in order
+              if "doomed" in lifecycle.get(n, {}) and f"{n}-doomed" not in already]
+    rthread = threading.Thread(target=revoker, daemon=True,
+                               args=(args.admin_dsn, doomed, revocations, args.revoke_interval,
+                                     stop))
     t0 = time.monotonic()
+    rthread.start()
     for c in clients:
         c.start()
     for c in clients:
         c.join()
+    stop.set()
+    rthread.join()
     elapsed = time.monotonic() - t0
 
     counts = collections.Counter()
@@ -300,6 +403,8 @@ def main():
         print(f"  {k:<18} {counts[k]}")
     for k in sorted(set(counts) - set(main_kinds)):
         print(f"    {k:<16} {counts[k]}")
+    with revocations.lock:
+        print(f"revoked during the load: {len(revocations.committed)} of {len(doomed)} doomed tokens")
     print(f"failures: {len(failures)}")
     for f in failures[:50]:
         print(f"  FAIL {f}")

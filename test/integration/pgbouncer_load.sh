@@ -2,9 +2,12 @@
 # PgBouncer in transaction mode (pool of 4 server connections) in front of a test cluster:
 # many concurrent clients, each bound to a tenant, run a random mix of transactions through
 # the pool - authenticated with their own tenant's token (authenticate($1), SET LOCAL,
-# set_config), unauthenticated, rolled back, aborted by an error, and dropped mid-transaction.
+# set_config), unauthenticated, rolled back, aborted by an error, and dropped mid-transaction;
+# role-bound tokens (current_user is the bound role inside, app after), tokens naming a
+# role that is not allowed, revoked tokens, and tokens revoked while the load runs.
 # Every transaction checks that it sees only its own tenant's rows (and the right number of
-# them), or no row and no identity when unauthenticated. Zero tolerance.
+# them), or no row, no identity and role app when unauthenticated; no request is served
+# under a token whose revocation had committed before it started. Zero tolerance.
 #
 # Environment: ROWGUARD_ROOT, PGBIN (scripts/test.sh exports both);
 #   LOAD_CLIENTS (default 32), LOAD_TRANSACTIONS per client (default 400), LOAD_SEED (1).
@@ -97,6 +100,26 @@ CREATE TABLE public.load_forged AS
 SELECT left(token, length(token) - 4) || 'AAAA' AS token
   FROM public.load_tokens WHERE n = 1 AND kid = 'hs256-key' AND j = 1;
 REVOKE ALL ON public.load_tenants, public.load_tokens, public.load_forged FROM PUBLIC;
+
+-- Token lifecycle: per tenant a role-bound token (role load_reader, allowed), one naming
+-- a role that is not allowed (load_denied), one revoked before the load and one that a
+-- revoker thread revokes during it. app logs in with the role claim setting in force.
+CREATE ROLE load_reader NOLOGIN;
+CREATE ROLE load_denied NOLOGIN;
+GRANT SELECT, INSERT ON public.docs TO load_reader, load_denied;
+SELECT rowguard.allow_role('load_reader');
+ALTER ROLE app SET rowguard.role_binding_claim = 'role';
+CREATE TABLE public.load_lifecycle_tokens AS
+SELECT t.n, v.kind, format('%s-%s', t.n, v.kind) AS jti,
+       rowguard.sign(jsonb_build_object(
+           'iss', 'https://load.example', 'sub', t.sub, 'tenant_id', t.tenant_id,
+           'iat', 1700000000, 'exp', 4102444800, 'jti', format('%s-%s', t.n, v.kind))
+           || v.extra, 'hs256-key') AS token
+  FROM public.load_tenants t,
+       (VALUES ('bound', '{"role":"load_reader"}'::jsonb), ('denied', '{"role":"load_denied"}'),
+               ('revoked', '{}'), ('doomed', '{}')) AS v(kind, extra);
+SELECT rowguard.revoke_token(jti) FROM public.load_lifecycle_tokens WHERE kind = 'revoked';
+REVOKE ALL ON public.load_lifecycle_tokens FROM PUBLIC;
 SQL
 read -r ntok nrows < <(psql_as postgres -At -F ' ' -c \
   "SELECT (SELECT count(*) FROM load_tokens), (SELECT count(*) FROM docs)")
@@ -168,7 +191,9 @@ fi
 if grep -E "terminated by signal|PANIC|server process .* was terminated" "$(cluster_log "$PORT")"; then
   echo "FAIL: a backend crashed during the load" >&2; rc=1
 fi
-if grep -F -f <(psql_as postgres -At -c "SELECT split_part(token, '.', 2) FROM load_tokens") \
+if grep -F -f <(psql_as postgres -At -c "SELECT split_part(token, '.', 2) FROM load_tokens
+                                         UNION ALL
+                                         SELECT split_part(token, '.', 2) FROM load_lifecycle_tokens") \
      "$(cluster_log "$PORT")" "$BDIR/pgbouncer.log" >/dev/null; then
   echo "FAIL: token text found in the server or pgbouncer log" >&2; rc=1
 fi

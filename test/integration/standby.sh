@@ -2,7 +2,9 @@
 # A streaming hot standby (pg_basebackup -R from the test primary): verify, authenticate,
 # claim accessors and protected queries (also with forced parallel workers) work on the
 # standby; a key removed and a key added on the primary take effect on the standby once
-# replayed - in the very backends that had verified (and cached) with the old key set.
+# replayed - in the very backends that had verified (and cached) with the old key set -
+# and so does a revocation, for identities in force and mid-transaction. A role-bound
+# token switches current_user on the standby, and a replayed disallow_role ends it.
 #
 # Environment: ROWGUARD_ROOT, PGBIN (scripts/test.sh exports both).
 set -euo pipefail
@@ -239,6 +241,69 @@ wait_replay("a rolled-back remove_key")
 st, row = outcome(app, "SELECT rowguard.verify(%s) ->> 'sub'", [tok["bob_es256"]])
 check("rolled-back removal: key still accepted on the standby", (st, row) == ("ok", ("bob",)),
       f"{st} {row}")
+
+# --- 3. a revocation on the primary reaches standby backends that hold the identity -------
+print("revocation on the primary while standby backends hold the identity:")
+app.execute("SELECT rowguard.authenticate(%s, false)", [tok["bob_es256"]])
+check("session identity bob in force", app.execute("SELECT rowguard.sub()").fetchone()[0] == "bob")
+mid = connect(standby_dsn + " user=app", application_name="standby-mid-revoke")
+mid.execute("BEGIN")
+mid.execute("SELECT rowguard.authenticate(%s)", [tok["bob_es256"]])
+mid_count = mid.execute("SELECT count(*) FROM public.docs").fetchone()[0]
+check("mid-transaction backend sees tenant B's rows", mid_count == NB, repr(mid_count))
+primary.execute("SELECT rowguard.revoke_subject('bob')")
+wait_replay("revoke_subject('bob')")
+st, det = outcome(app, "SELECT rowguard.sub()")
+check("session identity of a revoked subject fails at next use: 28000 revoked",
+      st == "28000" and "revoked" in det, f"{st} {det}")
+st, det = outcome(mid, "SELECT count(*) FROM public.docs")
+check("mid-transaction backend: next statement fails: 28000 revoked",
+      st == "28000" and "revoked" in det, f"{st} {det}")
+mid.execute("ROLLBACK")
+mid.close()
+app.execute("RESET rowguard.token")
+st, det = outcome(app, "SELECT rowguard.verify(%s)", [tok["bob_es256"]])
+check("revoked subject's token (cached before) rejected on the standby", st == "28000", f"{st} {det}")
+st, row = outcome(app, "SELECT rowguard.verify(%s) ->> 'sub'", [tok["valid_hs384"]])
+check("another subject's token still accepted", (st, row) == ("ok", ("valid-user",)), f"{st} {row}")
+primary.execute("DELETE FROM rowguard.revocations WHERE sub = 'bob'")
+wait_replay("deleting the revocation")
+st, row = outcome(app, "SELECT rowguard.verify(%s) ->> 'sub'", [tok["bob_es256"]])
+check("revocation deleted on the primary: accepted again", (st, row) == ("ok", ("bob",)), f"{st} {row}")
+
+# --- 4. role binding on the standby: rules replicated, role switched and restored ----------
+print("role-bound token on the standby:")
+primary.execute("CREATE ROLE standby_reader NOLOGIN")
+primary.execute("GRANT SELECT ON public.docs TO standby_reader")
+primary.execute("REVOKE SELECT ON public.docs FROM app")
+primary.execute("SELECT rowguard.allow_role('standby_reader')")
+primary.execute("ALTER ROLE app SET rowguard.role_binding_claim = 'role'")
+bound = primary.execute("""SELECT rowguard.sign(jsonb_build_object('sub', 'sb', 'role',
+    'standby_reader', 'tenant_id', %s::text, 'exp', 4102444800), 'hs384-key')""", [A]).fetchone()[0]
+wait_replay("allow_role and grants")
+with connect(standby_dsn + " user=app") as rb:
+    st, det = outcome(rb, "SELECT count(*) FROM public.docs")
+    check("standby, no token: app cannot read docs (42501)", st == "42501", f"{st} {det}")
+    rb.execute("BEGIN")
+    st, row = outcome(rb, "SELECT rowguard.authenticate(%s) ->> 'sub', current_user::text", [bound])
+    check("standby: bound token makes standby_reader current_user",
+          (st, row) == ("ok", ("sb", "standby_reader")), f"{st} {row}")
+    st, row = outcome(rb, "SELECT count(*) FROM public.docs")
+    check(f"standby: bound role reads tenant A's {NA} rows", (st, row) == ("ok", (NA,)), f"{st} {row}")
+    rb.execute("COMMIT")
+    st, row = outcome(rb, "SELECT current_user::text")
+    check("standby: after COMMIT current_user is app", (st, row) == ("ok", ("app",)), f"{st} {row}")
+    rb.execute("SELECT rowguard.authenticate(%s, false)", [bound])
+    primary.execute("SELECT rowguard.disallow_role('standby_reader')")
+    wait_replay("disallow_role")
+    st, det = outcome(rb, "SELECT count(*) FROM public.docs")
+    check("standby: disallow_role replayed ends the bound session identity (28000)",
+          st == "28000", f"{st} {det}")
+    rb.execute("RESET rowguard.token")
+    st, row = outcome(rb, "SELECT current_user::text")
+    check("standby: after RESET current_user is app", (st, row) == ("ok", ("app",)), f"{st} {row}")
+primary.execute("ALTER ROLE app RESET rowguard.role_binding_claim")
+primary.execute("GRANT SELECT ON public.docs TO app")
 
 # Writes stay refused on the standby, also for key administration by a superuser.
 with connect(standby_dsn + " user=postgres") as su:

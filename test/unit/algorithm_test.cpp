@@ -34,5 +34,36 @@ TEST(AlgorithmTest, MatchIsExactAndCaseSensitive) {
   EXPECT_FALSE(AlgorithmFromName(std::string_view("HS256\0", 6)).has_value());
 }
 
+TEST(AlgorithmTest, FactsPerAlgorithm) {
+  struct Expected {
+    const char* name;
+    AlgorithmFamily family;
+    const char* digest;
+    std::size_t min_secret;
+  };
+  const Expected expected[] = {
+      {"HS256", AlgorithmFamily::kHmac, "SHA256", 32},
+      {"HS512", AlgorithmFamily::kHmac, "SHA512", 64},
+      {"RS384", AlgorithmFamily::kRsaPkcs1, "SHA384", 0},
+      {"PS256", AlgorithmFamily::kRsaPss, "SHA256", 0},
+      {"ES512", AlgorithmFamily::kEcdsa, "SHA512", 0},
+      {"EdDSA", AlgorithmFamily::kEdDSA, nullptr, 0},
+  };
+  for (const Expected& e : expected) {
+    const Algorithm alg = *AlgorithmFromName(e.name);
+    EXPECT_EQ(FamilyOf(alg), e.family) << e.name;
+    if (e.digest == nullptr) {
+      EXPECT_EQ(DigestName(alg), nullptr) << e.name;
+    } else {
+      EXPECT_STREQ(DigestName(alg), e.digest) << e.name;
+    }
+    EXPECT_EQ(MinHmacSecretBytes(alg), e.min_secret) << e.name;
+    EXPECT_EQ(IsHmac(alg), e.family == AlgorithmFamily::kHmac) << e.name;
+    EXPECT_EQ(IsRsa(alg),
+              e.family == AlgorithmFamily::kRsaPkcs1 || e.family == AlgorithmFamily::kRsaPss)
+        << e.name;
+  }
+}
+
 }  // namespace
 }  // namespace rowguard::core

@@ -91,6 +91,22 @@ TEST_F(TrustStoreTest, RoundTripEveryAlgorithm) {
   }
 }
 
+TEST_F(TrustStoreTest, VerifiedTokenNamesTheKeyMaterialNotOnlyTheKid) {
+  // Two different keys under one kid: the verified token says which material it was.
+  const TestKey first = MakeTestKey(Algorithm::kES256, "same-kid");
+  const TestKey second = MakeTestKey(Algorithm::kES256, "same-kid");
+  Key first_key = MustParse(first.private_jwk);
+  Key second_key = MustParse(second.private_jwk);
+  ASSERT_NE(first_key.thumbprint(), second_key.thumbprint());
+  const std::string token = MustSign(first_key, Claims());
+  TrustStore store;
+  store.AddKey(MustParse(first.public_jwk));
+  auto result = store.Verify(token, kNow, options);
+  ASSERT_TRUE(result.ok()) << result.failure().detail;
+  EXPECT_EQ(result.value().key_thumbprint, first_key.thumbprint());
+  EXPECT_EQ(result.value().key_thumbprint, store.FindKey("same-kid")->thumbprint());
+}
+
 TEST_F(TrustStoreTest, BearerPrefixIsAccepted) {
   const TestKey generated = MakeTestKey(Algorithm::kHS256);
   TrustStore store;

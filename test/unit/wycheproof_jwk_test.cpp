@@ -45,6 +45,7 @@ bool VerifiesWith(const std::vector<Key>& keys, const std::string& jws) {
 }
 
 TEST(WycheproofJwk, EveryCaseHasItsExpectedResult) {
+  ROWGUARD_REQUIRE_VECTORS();
   simdjson::padded_string text;
   ASSERT_EQ(simdjson::padded_string::load(test::VectorPath("wycheproof/json_web_key_test.json"))
                 .get(text),

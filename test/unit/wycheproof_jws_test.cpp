@@ -14,13 +14,13 @@
 //
 // "valid" cases rowguard rejects on purpose (kDeliberateRejections below):
 // - 346, 350 (RFC 7520 Figure 20): the JWK says "alg":"PS256" but the token is PS384.
-//   A key verifies only the algorithm it is bound to (CONTRACT.md), so this is
+//   A key verifies only the algorithm it is bound to (docs/functions.md), so this is
 //   kAlgorithmMismatch. The same signature verifies with a PS384-bound key in
 //   rfc_vectors_test.cpp.
 // - 347, 351 (RFC 7520 Figure 27): the JWK says "alg":"ES521", which is no registered
 //   algorithm (ES512 is); ParseJwk refuses the key, so every case counts as rejected.
 //   rfc_vectors_test.cpp verifies the figure with the cookbook's key.
-// - 372, 373: a '?' inside the header or payload segment. CONTRACT.md rejects any
+// - 372, 373: a '?' inside the header or payload segment. docs/functions.md rejects any
 //   character outside the base64url alphabet; Wycheproof marks these valid only because
 //   lenient decoders skip the character.
 //
@@ -56,8 +56,9 @@ const std::map<std::int64_t, std::int64_t> kDefectiveInvalid = {{367, 357}, {370
 const std::set<std::int64_t> kAcceptedAcceptable = {};
 
 TEST(Wycheproof, JsonWebSignature) {
+  ROWGUARD_REQUIRE_VECTORS();
   const std::string text = test::ReadVectorFile("wycheproof/json_web_signature_test.json");
-  ASSERT_FALSE(text.empty()) << "vectors not found under " << ROWGUARD_VECTORS_DIR;
+  ASSERT_FALSE(text.empty()) << "empty vector file under " << test::VectorsDir();
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   ASSERT_EQ(parser.parse(text).get(root), simdjson::SUCCESS);

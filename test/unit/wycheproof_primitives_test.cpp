@@ -140,6 +140,7 @@ Result<Key> GroupKey(const VectorFile& f, simdjson::dom::element group, bool* sk
 class WycheproofPrimitives : public testing::TestWithParam<VectorFile> {};
 
 TEST_P(WycheproofPrimitives, EveryCaseHasItsExpectedResult) {
+  ROWGUARD_REQUIRE_VECTORS();
   const VectorFile& f = GetParam();
   simdjson::padded_string text;
   ASSERT_EQ(simdjson::padded_string::load(test::VectorPath(std::string("wycheproof/") + f.file))

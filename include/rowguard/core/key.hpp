@@ -1,5 +1,5 @@
 // A verification (and possibly signing) key parsed once from a JWK (RFC 7517) and
-// bound to exactly one algorithm (CONTRACT.md, "Keys and issuers").
+// bound to exactly one algorithm (docs/functions.md, "Key management").
 #pragma once
 
 #include <memory>

@@ -38,6 +38,9 @@ struct VerifiedToken {
   std::string kid;
   Algorithm alg;
   std::int64_t leeway_seconds;  // the leeway that applied, for re-checks on reuse
+  // RFC 7638 thumbprint of the key that verified it: an identity is bound to this key
+  // material, not only to its kid (see docs/security-model.md).
+  std::string key_thumbprint;
 };
 
 // What could be read of a token, verified or not, for log lines; never the token.

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "rowguard/core/failure_class.hpp"
 #include "rowguard/pg/identity_block.hpp"
 
 namespace rowguard::core {
@@ -17,25 +18,34 @@ class TrustStore;
 namespace rowguard::pg {
 
 constexpr std::size_t kDetailSize = 256;
-constexpr std::size_t kFactSize = 96;
+// Holds any quoted fact (core::kMaxQuotedLength bytes and a NUL; checked in the bridge).
+constexpr std::size_t kFactSize = 272;
 
 // Kinds of failure the glue maps to SQLSTATEs.
 enum class FailureKind { kNone, kToken, kKey, kNotFound, kInternal, kOutOfMemory };
 
 struct BridgeError {
   FailureKind kind = FailureKind::kNone;
+  // For token failures, the core::FailureClass that rowguard.stats() counts.
+  int failure_class = static_cast<int>(core::FailureClass::kOther);
   char detail[kDetailSize] = {0};
+  // BridgeVerify: no stored key matched the token's kid (or algorithm); the token's
+  // iss, if it has one, for waking the key refresher (docs/keys.md).
+  bool unknown_key = false;
+  char unknown_key_iss[kFactSize] = {0};
 };
 
-// What could be read of a token, for log lines: truncated, with control characters
-// replaced so a hostile claim cannot forge log lines; never the token.
+// What could be read of a token, for log lines: each fact already quoted by
+// BridgeQuote (so a hostile claim cannot forge log lines); never the token.
 struct TokenFactsPlain {
   char kid[kFactSize], iss[kFactSize], sub[kFactSize], jti[kFactSize];
 };
 
-// Copies at most size - 1 bytes of `src`, replacing control characters, quotes and
-// backslashes with '?', so the result can stand inside a quoted log field.
-void CopyLogSafe(char* dst, std::size_t size, const char* src, std::size_t length) noexcept;
+// `src` quoted by the core's one rule for untrusted text (core::QuoteForDetail: in
+// double quotes, unprintable bytes escaped, cut after 64 bytes), truncated to size - 1.
+void BridgeQuote(char* dst, std::size_t size, const char* src, std::size_t length) noexcept;
+// The same without the surrounding quotes (core::EscapeForDetail).
+void BridgeEscape(char* dst, std::size_t size, const char* src, std::size_t length) noexcept;
 
 // ---- keys ----
 
@@ -80,6 +90,9 @@ bool BridgeBuildStore(const KeyRow* keys, int key_count, const IssuerRow* issuer
 void BridgeFreeStore(core::TrustStore* store) noexcept;
 // `store` may be nullptr (no keys).
 bool BridgeStoreHasKey(const core::TrustStore* store, const char* kid) noexcept;
+// True when the key stored under `kid` is the material with this RFC 7638 thumbprint.
+bool BridgeStoreHasKeyMaterial(const core::TrustStore* store, const char* kid,
+                               const char* thumbprint) noexcept;
 
 // Signs `claims_json` with the stored key `kid`; the token is malloc'ed into *token.
 bool BridgeSign(const core::TrustStore* store, const char* claims_json, std::size_t length,
@@ -104,8 +117,9 @@ struct VerifiedPlain {
   char* kid;  // malloc'ed
   char* sub;  // malloc'ed or nullptr
   std::size_t sub_length;
-  char* iss;  // malloc'ed, "" when absent
-  char* jti;  // malloc'ed, "" when absent
+  char* iss;                // malloc'ed, "" when absent
+  char* jti;                // malloc'ed, "" when absent
+  char key_thumbprint[48];  // of the key that verified it; "" when decoded only
 };
 void BridgeFreeVerified(VerifiedPlain* verified) noexcept;
 

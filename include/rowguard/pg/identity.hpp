@@ -27,13 +27,22 @@ void SetCurrentIdentity(Identity* identity);
 // a key table that cannot be read), which the caller lets propagate.
 Identity* MakeIdentity(const char* token, const char** detail, bool log_result);
 
-// The identity in force after the checks every use needs, or nullptr when
-// unauthenticated: expired at the statement's start raises 28000; in the leader, once
-// per statement, pending invalidations are read, and an identity whose key was removed
-// raises 28000.
+// The one place where an identity in force is checked again after it was made; returns
+// it, or nullptr when unauthenticated. Raises 28000 when the identity has ended:
+// - at every call: expired at the identity clock (IdentityClockSeconds);
+// - in the leader, once per statement, per transaction (a procedure that COMMITs
+//   starts new ones inside one statement) and per identity: pending invalidations are
+//   read, and the key material that verified the identity must still be stored under
+//   its kid;
+// - in the leader, whenever revocations, role bindings or roles changed: the
+//   revocation and role checks (RecheckIdentity, lifecycle.cpp).
+// Accessors call it; so does the leader at executor start of a plan with parallel
+// workers (statement_masking.cpp), before any worker runs. See
+// docs/security-model.md, "When an identity ends".
 const Identity* RequireCurrentIdentity();
 
-// Unix seconds at the start of the current statement (the clock of every time check).
-std::int64_t StatementStartSeconds();
+// Unix seconds of the clock every time check uses: the later of the current
+// statement's and the current transaction's start.
+std::int64_t IdentityClockSeconds();
 
 }  // namespace rowguard::pg

@@ -29,6 +29,14 @@ struct Identity {
   std::uint32_t jti_offset;
   std::uint32_t jsonb_offset;  // a Jsonb varlena (the claims), MAXALIGNed
   std::uint32_t jsonb_length;
+  // RFC 7638 thumbprint (base64url, NUL-terminated) of the key material that verified
+  // it: the identity stands while that material is stored under its kid. Empty in
+  // parallel workers, which verify nothing.
+  char key_thumbprint[48];
+  // Token lifecycle (lifecycle.hpp): the lifecycle_generation it was last checked
+  // against, and the role its claim bound (an Oid; 0: none; always 0 in workers).
+  std::uint64_t lifecycle_generation;
+  std::uint32_t bound_role;
 };
 
 inline const char* IdentityKid(const Identity* id) {

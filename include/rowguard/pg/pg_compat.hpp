@@ -5,6 +5,8 @@
 extern "C" {
 #include "postgres.h"
 
+#include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
 }
@@ -34,11 +36,12 @@ inline void CompatFreeGucExtra(void* block) {
 #endif
 }
 
-// Calls `visit` for every GUC variable until it returns true; returns that variable's
-// name (valid while the variable exists), or nullptr. Up to 15 the variables are a
-// global array; since 16 get_guc_variables() returns a palloc'ed copy of the pointers.
-inline const char* CompatFindGucVariable(bool (*visit)(const struct config_generic*)) {
-  const char* found = nullptr;
+// The first GUC variable for which `visit` returns true (the struct lives as long as
+// the server), or nullptr. Up to 15 the variables are a global array; since 16
+// get_guc_variables() returns a palloc'ed copy of the pointers.
+template <typename Visit>
+inline struct config_generic* CompatFindGuc(Visit visit) {
+  struct config_generic* found = nullptr;
 #if PG_VERSION_NUM >= 160000
   int count = 0;
   struct config_generic** variables = get_guc_variables(&count);
@@ -47,12 +50,44 @@ inline const char* CompatFindGucVariable(bool (*visit)(const struct config_gener
   const int count = GetNumConfigOptions();
 #endif
   for (int i = 0; i < count && found == nullptr; ++i) {
-    if (visit(variables[i])) found = variables[i]->name;
+    if (visit(variables[i])) found = variables[i];
   }
 #if PG_VERSION_NUM >= 160000
   pfree(variables);
 #endif
   return found;
+}
+
+// Calls `visit` for every GUC variable until it returns true; returns that variable's
+// name (valid while the variable exists), or nullptr.
+inline const char* CompatFindGucVariable(bool (*visit)(const struct config_generic*)) {
+  const struct config_generic* found = CompatFindGuc(visit);
+  return found != nullptr ? found->name : nullptr;
+}
+
+// The GUC variable named `name`, or nullptr.
+inline struct config_generic* CompatGucVariable(const char* name) {
+  return CompatFindGuc(
+      [name](const struct config_generic* variable) { return strcmp(variable->name, name) == 0; });
+}
+
+// This backend's index (0-based) among the MaxBackends regular backends, or -1 for
+// other processes. Up to 16 backend ids start at 1; since 17 MyProcNumber starts at 0.
+inline int CompatBackendIndex() {
+#if PG_VERSION_NUM >= 170000
+  return MyProcNumber >= 0 && MyProcNumber < MaxBackends ? MyProcNumber : -1;
+#else
+  return MyBackendId >= 1 && MyBackendId <= MaxBackends ? MyBackendId - 1 : -1;
+#endif
+}
+
+// The local id of this backend's current transaction (moved into vxid in 17).
+inline LocalTransactionId CompatLocalTransactionId() {
+#if PG_VERSION_NUM >= 170000
+  return MyProc->vxid.lxid;
+#else
+  return MyProc->lxid;
+#endif
 }
 
 }  // namespace rowguard::pg

@@ -7,10 +7,16 @@ enum LogAuthentications { kLogOff, kLogFailures, kLogAll };
 
 extern char* setting_audience;
 extern int setting_cache_size;
+extern int setting_failure_delay;  // milliseconds
+extern char* setting_http_ca_file;  // "" = the system's CA bundle
+extern int setting_http_timeout;    // ms
 extern int setting_leeway;
 extern int setting_log_authentications;
+extern bool setting_log_identity;
 extern int setting_max_token_bytes;
+extern char* setting_refresh_databases;
 extern bool setting_require_exp;
+extern char* setting_role_binding_claim;
 extern char* setting_roles_claim;
 extern char* setting_tenant_claim;
 extern char* setting_token;

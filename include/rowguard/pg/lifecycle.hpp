@@ -1,0 +1,56 @@
+// Token lifecycle: revocation (revocation.cpp) and role-bound tokens (role_binding.cpp),
+// checked when a token is verified (MakeIdentity) and re-checked at the next statement
+// of an identity in force (RequireCurrentIdentity and the executor/utility hooks). See
+// docs/functions.md ("Revocation", "Role binding") and docs/roles.md.
+#pragma once
+
+#include <cstdint>
+
+#include "rowguard/pg/identity.hpp"
+
+namespace rowguard::pg {
+
+// Bumped (in every backend) when rowguard.revocations, rowguard.role_bindings or any
+// role changes; an identity remembers the value it was last checked against.
+extern std::uint64_t lifecycle_generation;
+
+// Registers the invalidation callbacks and the hooks that keep a bound role in place.
+// Call once from _PG_init. (rowguard.role_binding_claim is defined in settings.cpp.)
+void RegisterLifecycle();
+
+enum class Admission { kAdmitted, kRevoked, kRoleNotAllowed };
+
+// For a freshly verified (or cache-hit) identity in the leader: refuses a revoked token
+// or a role claim that may not be bound, sets identity->bound_role and stamps
+// identity->lifecycle_generation. When refused, *detail (static storage) says why.
+// May ereport only on catalog trouble (like the key store).
+Admission AdmitIdentity(Identity* identity, const char** detail);
+
+// Per statement, in the leader: when revocations, bindings or roles changed since the
+// identity was admitted, checks it again and ereports 28000 when it no longer stands.
+void RecheckIdentity(Identity* identity);
+
+// ---- revocation.cpp ----
+
+// True when the identity's token is revoked now (*detail says why). Leader only.
+bool IdentityRevoked(const Identity* identity, const char** detail);
+// Forgets every remembered revocation lookup.
+void ForgetRevocationLookups();
+
+// ---- role_binding.cpp ----
+
+// Resolves the role claim (rowguard.role_binding_claim) into identity->bound_role;
+// false with *detail when the claim names a role that may not be bound now.
+bool BindIdentityRole(Identity* identity, const char** detail);
+// For the token GUC's check hook: why this identity may not take effect here (a change
+// of the bound role inside a security-definer function or a security-restricted
+// operation), or nullptr.
+const char* RoleBindingRefusal(const Identity* identity);
+// For the token GUC's assign hook: current_user follows the identity's bound role.
+// Never fails; does nothing in a parallel worker.
+void ApplyRoleBinding(const Identity* identity);
+// Forgets the loaded role bindings.
+void ForgetRoleBindings();
+void RegisterRoleBindingHooks();
+
+}  // namespace rowguard::pg
