@@ -293,7 +293,13 @@ static void NoteUnknownKey(const char* token, std::size_t length, BridgeError* e
   auto jws = core::ParseCompact(core::StripBearer(std::string_view(token, length)), length);
   if (!jws.ok()) return;
   auto claims = core::ParseRegisteredClaims(jws.value().payload_json);
-  if (claims.ok() && claims.value().iss) CopyFact(error->unknown_key_iss, *claims.value().iss);
+  // The issuer as it is (compared with stored issuers, never logged): not quoted. One
+  // that does not fit is left empty, which wakes a refresh of every issuer.
+  if (claims.ok() && claims.value().iss && claims.value().iss->size() < kFactSize) {
+    const std::string& iss = *claims.value().iss;
+    std::memcpy(error->unknown_key_iss, iss.data(), iss.size());
+    error->unknown_key_iss[iss.size()] = '\0';
+  }
 }
 
 bool BridgeVerify(const core::TrustStore* store, const char* token, std::size_t length,
