@@ -10,6 +10,9 @@
 #   stop_cluster "$port"
 #   reap_clusters                       # remove clusters whose owning process has died
 #
+# ROWGUARD_PORT_MIN=N makes pick_port start at N at the least, whatever the caller asked for
+# (keeps several test runs on one machine, e.g. the version matrix's, in their own ports).
+#
 # initdb refuses to run as root, so every server process runs as the `postgres` system user
 # (runuser -u postgres --). Clients (psql, pg_regress) may run as root: they connect as the
 # database role `postgres` over the cluster's own unix socket directory with trust auth.
@@ -75,7 +78,9 @@ use_cluster() {
 # pick_port START: print the first port >= START that is free and not claimed by another
 # live run; claims it (directory + owner.pid) so concurrent runs on one machine do not collide.
 pick_port() {
-  local p=${1:-54329} last=$(( ${1:-54329} + 200 )) dir
+  local p=${1:-54329} last dir
+  ((p >= ${ROWGUARD_PORT_MIN:-0})) || p=$ROWGUARD_PORT_MIN
+  last=$((p + 200))
   while (( p < last )); do
     dir=$(cluster_dir "$p")
     if ! _rg_dir_owned_by_live "$p" && ! _rg_port_in_use "$p"; then
@@ -83,7 +88,7 @@ pick_port() {
     fi
     p=$((p + 1))
   done
-  echo "pick_port: no free port in [$1, $last)" >&2
+  echo "pick_port: no free port in [$((last - 200)), $last)" >&2
   return 1
 }
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Run every rowguard test suite: unit tests (plain and ASan/UBSan), pg_regress against a
-# throwaway cluster, and every executable test/integration/*.sh in order.
-# Ends with a line "N passed, M failed" (suites) and exits non-zero if anything failed.
+# throwaway cluster, and every executable test/integration/*.sh in order, on this machine's
+# PostgreSQL 15; then the version matrix (scripts/test-matrix.sh: build, installcheck and
+# the integration scripts it lists on PostgreSQL 17, 18 and 19, each in a Debian root).
+# Ends with one summary for all versions and a line "N passed, M failed" (suites), and
+# exits non-zero if anything failed.
 #
 # Environment:
 #   ROWGUARD_TEST_PORT   port of the throwaway cluster (default: first free from 54329)
@@ -9,6 +12,8 @@
 #   ROWGUARD_SKIP_ASAN=1 skip the sanitizer tree (local quick runs; CI never sets it)
 #   ROWGUARD_SUITE_TIMEOUT  seconds one integration script may take (default 1200)
 #   ROWGUARD_KEEP_CLUSTER=1 leave the cluster directory (and server log) behind
+#   ROWGUARD_MATRIX="17 18 19"  versions of the matrix (default: all scripts/pg-roots.sh knows)
+#   ROWGUARD_SKIP_MATRIX=1  skip the version matrix (local quick runs; CI never sets it)
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -41,6 +46,29 @@ fi
 # shellcheck source=scripts/pg-cluster.sh
 source scripts/pg-cluster.sh
 reap_clusters
+
+# --- version matrix roots: built or refreshed in the background while the suites on this
+# machine's PostgreSQL run (downloading and unpacking overlap the builds); the matrix at
+# the end waits for them. Each builder runs in its own session so it can be stopped.
+roots_pids=()
+roots_logs=""
+if [[ "${ROWGUARD_SKIP_MATRIX:-0}" != 1 ]]; then
+  roots_logs=$(mktemp -d)
+  for v in ${ROWGUARD_MATRIX:-$(bash scripts/pg-roots.sh --list)}; do
+    setsid bash scripts/pg-roots.sh "$v" > "$roots_logs/pg$v.log" 2>&1 < /dev/null &
+    roots_pids+=($!)
+  done
+fi
+stop_root_builders() {
+  local pid
+  for pid in "${roots_pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null && kill -TERM -- "-$pid" 2>/dev/null
+  done
+  roots_pids=()
+  [[ -n "$roots_logs" ]] && rm -rf "$roots_logs"
+  roots_logs=""
+}
+trap stop_root_builders EXIT
 
 # --- unit tests ---------------------------------------------------------------------------
 run_ctest() { # run_ctest NAME BUILD_DIR cmake-args...
@@ -86,7 +114,7 @@ cleanup() {
     PORT=""
   fi
 }
-trap cleanup EXIT
+trap 'cleanup; stop_root_builders' EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
 
 print_server_log() {
@@ -161,6 +189,29 @@ if [[ -d test/integration ]]; then
 fi
 
 cleanup
+
+# --- version matrix: PostgreSQL 17, 18, 19 in Debian roots --------------------------------
+if [[ "${ROWGUARD_SKIP_MATRIX:-0}" == 1 ]]; then
+  echo "ROWGUARD_SKIP_MATRIX=1: version matrix skipped"
+else
+  section "version matrix"
+  if ((${#roots_pids[@]})); then
+    echo "waiting for the Debian roots built in the background..."
+    wait "${roots_pids[@]}"
+    roots_pids=()
+    cat "$roots_logs"/*.log
+  fi
+  matrix_results=$(mktemp)
+  # shellcheck disable=SC2086
+  ROWGUARD_MATRIX_RESULTS="$matrix_results" bash scripts/test-matrix.sh ${ROWGUARD_MATRIX:-}
+  mrc=$?
+  while read -r status name secs; do
+    if [[ $status == PASS ]]; then record "$name" 0 "$secs"; else record "$name" 1 "$secs"; fi
+  done < "$matrix_results"
+  # A matrix that failed without recording any failed suite still fails the run.
+  if ((mrc != 0)) && ! grep -q '^FAIL ' "$matrix_results"; then record "matrix" "$mrc" 0; fi
+  rm -f "$matrix_results"
+fi
 
 section "summary ($((SECONDS - START))s)"
 printf '%s\n' "${results[@]}"

@@ -164,13 +164,13 @@ SELECT title FROM sb.documents ORDER BY title;
 ROLLBACK;
 
 -- Plans: (select auth.uid()) stays an InitPlan, user_id = auth.uid() an index condition.
-EXPLAIN (COSTS OFF) SELECT full_name FROM sb.profiles;
+SELECT * FROM plan($$SELECT full_name FROM sb.profiles$$);
 SET enable_seqscan = off;
-EXPLAIN (COSTS OFF) SELECT org_id FROM sb.memberships;
+SELECT * FROM plan($$SELECT org_id FROM sb.memberships$$);
 RESET enable_seqscan;
 RESET ROLE;
 SET enable_seqscan = off;
-EXPLAIN (COSTS OFF) SELECT title FROM sb.documents WHERE owner_id = auth.uid();
+SELECT * FROM plan($$SELECT title FROM sb.documents WHERE owner_id = auth.uid()$$);
 RESET enable_seqscan;
 
 -- lint: nothing left in the schema.

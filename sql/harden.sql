@@ -140,7 +140,10 @@ SET max_parallel_workers_per_gather = 2;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
-SET force_parallel_mode = on;
+-- force_parallel_mode is called debug_parallel_query since PostgreSQL 16.
+SELECT CASE WHEN current_setting('server_version_num')::int >= 160000
+    THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END AS force_parallel \gset
+SET :force_parallel = on;
 SET parallel_leader_participation = off;
 SELECT count(*) AS parallel_alice FROM public.harden_docs;
 SET plan_cache_mode = force_generic_plan;

@@ -48,6 +48,40 @@ LANGUAGE sql AS $$
     SELECT public.outcome(format('SELECT coalesce(rowguard.verify(%L) ->> %L, %L)',
                                  token, 'sub', '(no sub)'))
 $$;
+-- EXPLAIN (COSTS OFF) of a query, in the same words on every PostgreSQL version: 17's.
+-- 17 and 18 call an InitPlan's result "(InitPlan 1).col1"; before 17 it is a parameter
+-- "$0" (and the InitPlan line says "(returns $0)"); 19 names the plan "expr_1". Both are
+-- rewritten into 17's form. "Params Evaluated" lines (shown before 17 only) are left out.
+CREATE FUNCTION public.plan(query text) RETURNS TABLE ("QUERY PLAN" text)
+LANGUAGE plpgsql AS $plan$
+DECLARE
+    lines text[] := '{}'; line text; m text[]; outputs text[]; names text[] := '{}';
+    columns text[] := '{}'; i int;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+        lines := lines || line;
+    END LOOP;
+    FOREACH line IN ARRAY lines LOOP
+        m := regexp_match(line, 'InitPlan (\d+) \(returns ([^)]*)\)');
+        CONTINUE WHEN m IS NULL;
+        outputs := string_to_array(m[2], ',');
+        FOR i IN 1 .. cardinality(outputs) LOOP
+            names := names || outputs[i];
+            columns := columns || format('(InitPlan %s).col%s', m[1], i);
+        END LOOP;
+    END LOOP;
+    FOREACH line IN ARRAY lines LOOP
+        CONTINUE WHEN line ~ '^\s*Params Evaluated: ';
+        line := regexp_replace(line, '(InitPlan \d+) \(returns [^)]*\)', '\1');
+        line := regexp_replace(line, '\m(InitPlan|SubPlan) [a-z]+_(\d+)', '\1 \2', 'g');
+        FOR i IN 1 .. cardinality(names) LOOP
+            line := regexp_replace(line, '\' || names[i] || '(?!\d)', columns[i], 'g');
+        END LOOP;
+        "QUERY PLAN" := line;
+        RETURN NEXT;
+    END LOOP;
+END
+$plan$;
 
 -- What PUBLIC may do: call verify/authenticate/claims, nothing about keys.
 SELECT p.proname,

@@ -25,7 +25,10 @@ SET max_parallel_workers_per_gather = 2;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
-SET force_parallel_mode = on;
+-- force_parallel_mode is called debug_parallel_query since PostgreSQL 16.
+SELECT CASE WHEN current_setting('server_version_num')::int >= 160000
+    THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END AS force_parallel \gset
+SET :force_parallel = on;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM public.docs;
 SELECT count(*) AS parallel_alice FROM public.docs;
 SELECT rowguard.sub() AS leader_sub;
@@ -39,7 +42,7 @@ BEGIN;
 SELECT rowguard.authenticate(:'alice_es256') ->> 'sub' AS local_identity;
 SELECT count(*) AS parallel_local FROM public.docs;
 COMMIT;
-RESET force_parallel_mode;
+RESET :force_parallel;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;

@@ -48,7 +48,7 @@ SELECT count(*) AS unauthenticated_partition_rows FROM tpl.events_2024_h0;
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 SET rowguard.token = :'alice_hs256';
-EXPLAIN (COSTS OFF) SELECT * FROM tpl.events WHERE at >= '2025-01-01';
+SELECT * FROM plan($$SELECT * FROM tpl.events WHERE at >= '2025-01-01'$$);
 RESET rowguard.token;
 RESET enable_bitmapscan;
 RESET enable_seqscan;

@@ -31,22 +31,22 @@ SET rowguard.token = :'alice_hs256';
 -- A bitmap scan: the policy is the Index Cond, and the heap scan has no Filter on it
 -- (Recheck Cond is only used for lossy pages).
 SET enable_seqscan = off;
-EXPLAIN (COSTS OFF) SELECT * FROM tpl.ledger;
+SELECT * FROM plan($$SELECT * FROM tpl.ledger$$);
 SELECT count(*), sum(amount) FROM tpl.ledger;
 -- A plain index scan, with the application's own predicate next to it.
 SET enable_bitmapscan = off;
-EXPLAIN (COSTS OFF) SELECT * FROM tpl.ledger;
-EXPLAIN (COSTS OFF) SELECT * FROM tpl.ledger WHERE amount > 50 ORDER BY tenant_id;
+SELECT * FROM plan($$SELECT * FROM tpl.ledger$$);
+SELECT * FROM plan($$SELECT * FROM tpl.ledger WHERE amount > 50 ORDER BY tenant_id$$);
 -- What the hand-written query costs is what the protected one costs: the same plan.
 RESET ROLE;
-EXPLAIN (COSTS OFF)
-SELECT * FROM tpl.ledger WHERE tenant_id = rowguard.claim_uuid('tenant_id');
+SELECT * FROM plan($$
+SELECT * FROM tpl.ledger WHERE tenant_id = rowguard.claim_uuid('tenant_id')$$);
 SET ROLE rowguard_app;
 -- An integer column compared with claim_bigint: int4 = int8 is in the btree family.
 SET rowguard.token = :'carol';
-EXPLAIN (COSTS OFF) SELECT * FROM tpl.ledger_int;
+SELECT * FROM plan($$SELECT * FROM tpl.ledger_int$$);
 SELECT count(*) AS carol_int_rows FROM tpl.ledger_int;
-EXPLAIN (COSTS OFF) SELECT * FROM tpl.ledger_text;
+SELECT * FROM plan($$SELECT * FROM tpl.ledger_text$$);
 SELECT count(*) AS carol_text_rows FROM tpl.ledger_text;
 RESET enable_bitmapscan;
 RESET enable_seqscan;
@@ -77,11 +77,14 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET min_parallel_index_scan_size = 0;
-SET force_parallel_mode = on;
+-- force_parallel_mode is called debug_parallel_query since PostgreSQL 16.
+SELECT CASE WHEN current_setting('server_version_num')::int >= 160000
+    THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END AS force_parallel \gset
+SET :force_parallel = on;
 SET enable_indexscan = off;
 SET enable_bitmapscan = off;
 SET rowguard.token = :'alice_hs256';
-EXPLAIN (COSTS OFF) SELECT count(*) FROM tpl.ledger;
+SELECT * FROM plan($$SELECT count(*) FROM tpl.ledger$$);
 SELECT count(*) AS parallel_alice FROM tpl.ledger;
 SET rowguard.token = :'bob_hs256';
 SELECT count(*) AS parallel_bob FROM tpl.ledger;
@@ -89,7 +92,7 @@ RESET rowguard.token;
 SELECT count(*) AS parallel_nobody FROM tpl.ledger;
 RESET enable_indexscan;
 RESET enable_bitmapscan;
-RESET force_parallel_mode;
+RESET :force_parallel;
 RESET min_parallel_index_scan_size;
 RESET min_parallel_table_scan_size;
 RESET parallel_tuple_cost;

@@ -73,15 +73,15 @@ using namespace rowguard::pg;
 
 namespace {
 
-void PushKey(JsonbParseState** state, const char* key) {
+void PushKey(CompatJsonbBuilder* state, const char* key) {
   JsonbValue value;
   value.type = jbvString;
   value.val.string.val = const_cast<char*>(key);
   value.val.string.len = static_cast<int>(strlen(key));
-  pushJsonbValue(state, WJB_KEY, &value);
+  CompatPushJsonbValue(state, WJB_KEY, &value);
 }
 
-void PushText(JsonbParseState** state, const char* key, const char* text, int length) {
+void PushText(CompatJsonbBuilder* state, const char* key, const char* text, int length) {
   PushKey(state, key);
   JsonbValue value;
   if (text == nullptr) {
@@ -91,23 +91,23 @@ void PushText(JsonbParseState** state, const char* key, const char* text, int le
     value.val.string.val = const_cast<char*>(text);
     value.val.string.len = length;
   }
-  pushJsonbValue(state, WJB_VALUE, &value);
+  CompatPushJsonbValue(state, WJB_VALUE, &value);
 }
 
-void PushCString(JsonbParseState** state, const char* key, const char* text) {
+void PushCString(CompatJsonbBuilder* state, const char* key, const char* text) {
   PushText(state, key, text != nullptr && text[0] != '\0' ? text : nullptr,
            text != nullptr ? static_cast<int>(strlen(text)) : 0);
 }
 
-void PushBool(JsonbParseState** state, const char* key, bool b) {
+void PushBool(CompatJsonbBuilder* state, const char* key, bool b) {
   PushKey(state, key);
   JsonbValue value;
   value.type = jbvBool;
   value.val.boolean = b;
-  pushJsonbValue(state, WJB_VALUE, &value);
+  CompatPushJsonbValue(state, WJB_VALUE, &value);
 }
 
-void PushInt64(JsonbParseState** state, const char* key, bool present, int64 number) {
+void PushInt64(CompatJsonbBuilder* state, const char* key, bool present, int64 number) {
   PushKey(state, key);
   JsonbValue value;
   if (present) {
@@ -116,7 +116,7 @@ void PushInt64(JsonbParseState** state, const char* key, bool present, int64 num
   } else {
     value.type = jbvNull;
   }
-  pushJsonbValue(state, WJB_VALUE, &value);
+  CompatPushJsonbValue(state, WJB_VALUE, &value);
 }
 
 }  // namespace
@@ -126,8 +126,8 @@ void PushInt64(JsonbParseState** state, const char* key, bool present, int64 num
 // identity is shown (with its exp) rather than raising an error.
 ROWGUARD_SQL_FUNCTION(rowguard_session_status) {
   const Identity* identity = current_identity;
-  JsonbParseState* state = nullptr;
-  pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+  CompatJsonbBuilder state;
+  CompatPushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
   PushBool(&state, "authenticated", identity != nullptr);
   if (identity != nullptr) {
     PushCString(&state, "scope", TokenIsTransactionScoped() ? "transaction" : "session");
@@ -154,6 +154,6 @@ ROWGUARD_SQL_FUNCTION(rowguard_session_status) {
               failed_here ? rowguard::core::FailureClassName(
                                 static_cast<rowguard::core::FailureClass>(last_failure_class))
                           : nullptr);
-  JsonbValue* result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
-  PG_RETURN_JSONB_P(JsonbValueToJsonb(result));
+  CompatPushJsonbValue(&state, WJB_END_OBJECT, nullptr);
+  PG_RETURN_JSONB_P(CompatJsonbBuilderResult(&state));
 }

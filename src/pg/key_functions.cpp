@@ -10,6 +10,7 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
+#include "utils/tuplestore.h"
 }
 
 #include <cstdlib>
@@ -125,5 +126,5 @@ ROWGUARD_SQL_FUNCTION(rowguard_keys_changed) {
   }
   auto* trigger_data = reinterpret_cast<TriggerData*>(fcinfo->context);
   CacheInvalidateRelcache(trigger_data->tg_relation);
-  return PointerGetDatum(nullptr);
+  return PointerGetDatum(NULL);  // not nullptr: PostgreSQL 19's macro is C-only (pg_compat.hpp)
 }

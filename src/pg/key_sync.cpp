@@ -12,6 +12,7 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
+#include "utils/tuplestore.h"
 }
 
 #include <cstdlib>

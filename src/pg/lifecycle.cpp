@@ -13,6 +13,7 @@ extern "C" {
 
 #include "rowguard/pg/lifecycle.hpp"
 
+#include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/token_error.hpp"
 
 namespace rowguard::pg {
@@ -47,7 +48,7 @@ void OnRelcacheInvalidation(Datum, Oid relid) {
 
 // Any change to pg_authid (ALTER ROLE ... SUPERUSER/BYPASSRLS, DROP ROLE) re-checks
 // bound identities at their next statement.
-void OnRoleInvalidation(Datum, int, uint32) { ++lifecycle_generation; }
+void OnRoleInvalidation(Datum, CompatSysCacheId, uint32) { ++lifecycle_generation; }
 
 }  // namespace
 

@@ -13,6 +13,7 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/guc_tables.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 }
 
 #include <cstring>

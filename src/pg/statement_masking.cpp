@@ -28,6 +28,7 @@ extern "C" {
 #include "rowguard/pg/citus.hpp"
 #include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/hooks.hpp"
+#include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/session_state_guard.hpp"
 #include "rowguard/pg/statement_masking.hpp"
 
@@ -47,7 +48,7 @@ void ReportAgain(const char* text, uint64 query_id) {
   if (query_id != 0) pgstat_report_query_id(query_id, false);
 }
 
-void MaskingPostParseAnalyze(ParseState* pstate, Query* query, JumbleState* jstate) {
+void MaskingPostParseAnalyze(ParseState* pstate, Query* query, CompatJumbleState* jstate) {
   // Before the hooks loaded earlier: pg_stat_statements stores normalized text in its
   // own post_parse_analyze hook.
   if (pstate != nullptr && MaskStatementText(pstate->p_sourcetext)) {

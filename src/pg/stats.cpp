@@ -10,6 +10,7 @@ extern "C" {
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
+#include "utils/tuplestore.h"
 }
 
 #include "rowguard/pg/hooks.hpp"

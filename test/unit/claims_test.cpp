@@ -111,6 +111,15 @@ TEST(ParseRegisteredClaims, TimesThatAreNotInt64NumericDatesAreRejected) {
   EXPECT_EQ(result.failure().detail, "\"exp\" claim is not a number");
 }
 
+TEST(ParseRegisteredClaims, ByteOrderMarkIsNotJson) {
+  // Whatever the linked simdjson does with a BOM (3.0 refuses it, later releases skip it).
+  auto result = ParseRegisteredClaims("\xEF\xBB\xBF{\"exp\":1}");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.failure().code, ErrorCode::kMalformedJson);
+  EXPECT_EQ(result.failure().detail, "payload is not valid JSON");
+  EXPECT_TRUE(ParseRegisteredClaims("{\"exp\":1}").ok());
+}
+
 TEST(ParseRegisteredClaims, NumbersBeyondDoubleFailAsJson) {
   // simdjson refuses literals that overflow a double or uint64: still a rejection.
   EXPECT_FALSE(ParseRegisteredClaims(R"({"exp":1e400})").ok());

@@ -145,6 +145,10 @@ TEST(ParseCompact, HeaderMustBeAStrictJsonObject) {
   }
 }
 
+TEST(ParseCompact, HeaderWithByteOrderMarkIsNotJson) {
+  EXPECT_EQ(CodeOf(Token("\xEF\xBB\xBF{\"alg\":\"HS256\"}")), ErrorCode::kMalformedJson);
+}
+
 TEST(ParseCompact, RejectsDuplicateNamesAtEveryLevel) {
   EXPECT_EQ(CodeOf(Token(R"({"alg":"HS256","alg":"HS256"})")), ErrorCode::kMalformedJson);
   EXPECT_EQ(CodeOf(Token(R"({"alg":"none","alg":"HS256"})")), ErrorCode::kMalformedJson);

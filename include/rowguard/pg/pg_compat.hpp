@@ -1,5 +1,35 @@
 // Everything that depends on the PostgreSQL server version, behind small functions, so
 // supporting a new major version is work in this one file (docs/design.md).
+//
+// Supported: 15, 16, 17, 18, 19 (docs/versions.md). What differs between them, checked
+// against Debian's server headers of 15, 17, 18 and 19~rc1 (scripts/test-matrix.sh
+// builds and tests each; 16 is not in Debian's archive and is covered by the #if's):
+//
+// - 16: the GUC table is a hash; get_guc_variables(&count) returns a palloc'ed array and
+//   GetNumConfigOptions() is gone (CompatFindGucVariable). A check hook's `extra` must
+//   come from guc_malloc() and is released with guc_free() (CompatAllocGucExtra); a
+//   malloc'ed extra fails at the next COMMIT/ROLLBACK/RESET/DISCARD ("pfree called with
+//   invalid pointer"). Not code: force_parallel_mode is called debug_parallel_query, and
+//   an out-of-range integer setting's message prints the range with units.
+// - 17: EXPLAIN names an InitPlan's result "(InitPlan 1).col1" instead of "$0" (the
+//   pg_regress suites print plans through public.plan(), sql/install.sql).
+//   BackgroundWorker.bgw_library_name is MAXPGPATH long (use sizeof, not BGW_MAXLEN).
+// - 18: ExecutorRun_hook lost its execute_once argument; PG_MODULE_MAGIC_EXT exists
+//   (optional); OAuth validator modules (oauth_validator_libraries) authenticate a
+//   connection - rowguard is not one, it verifies tokens inside SQL.
+// - 19: pushJsonbValue takes a JsonbInState* and returns nothing (CompatJsonbBuilder);
+//   syscache callbacks receive a SysCacheIdentifier (CompatSysCacheId);
+//   post_parse_analyze_hook receives a const JumbleState* (CompatJumbleState).
+//   PointerGetDatum is a macro whose type check rejects nullptr in C++: write
+//   PointerGetDatum(NULL). funcapi.h no longer brings in utils/tuplestore.h: include it
+//   where tuplestore_putvalues is used. struct config_generic keeps the type-specific
+//   fields in a union; name, flags, reset_source and reset_scontext (read here) are
+//   unchanged. OAuth validators may register their own pg_hba.conf options and report
+//   failure details (no effect on rowguard).
+// - Unchanged 15..19 for what the glue uses: the signatures of GUC check/assign/show
+//   hooks, set_config_option, MarkGUCPrefixReserved, emit_log_hook, ProcessUtility_hook,
+//   ExecutorStart_hook (returns void in every one of them),
+//   shmem_request_hook, ClientAuthentication_hook, object_access_hook.
 #pragma once
 
 extern "C" {
@@ -9,6 +39,10 @@ extern "C" {
 #include "storage/proc.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
+#include "utils/jsonb.h"
+#include "utils/syscache.h"
+
+struct JumbleState;
 }
 
 #include <cstdlib>
@@ -87,6 +121,53 @@ inline LocalTransactionId CompatLocalTransactionId() {
   return MyProc->vxid.lxid;
 #else
   return MyProc->lxid;
+#endif
+}
+
+// The cache id a syscache invalidation callback receives: an int up to 18, the
+// SysCacheIdentifier enum since 19. Declare callbacks as (Datum, CompatSysCacheId, uint32).
+#if PG_VERSION_NUM >= 190000
+using CompatSysCacheId = SysCacheIdentifier;
+#else
+using CompatSysCacheId = int;
+#endif
+
+// post_parse_analyze_hook's third argument: `const JumbleState*` since 19, `JumbleState*`
+// before. Declare the hook as (ParseState*, Query*, CompatJumbleState*).
+#if PG_VERSION_NUM >= 190000
+using CompatJumbleState = const struct JumbleState;
+#else
+using CompatJumbleState = struct JumbleState;
+#endif
+
+// Building a jsonb value with pushJsonbValue. Up to 18 the builder's state is a
+// JsonbParseState* and each push returns the value built so far; since 19 the state is a
+// JsonbInState and the finished value is its `result`. Plain data, so it may live in a
+// frame PostgreSQL can longjmp out of.
+struct CompatJsonbBuilder {
+#if PG_VERSION_NUM >= 190000
+  JsonbInState state{};
+#else
+  JsonbParseState* state = nullptr;
+  JsonbValue* result = nullptr;
+#endif
+};
+
+inline void CompatPushJsonbValue(CompatJsonbBuilder* builder, JsonbIteratorToken token,
+                                 JsonbValue* value) {
+#if PG_VERSION_NUM >= 190000
+  pushJsonbValue(&builder->state, token, value);
+#else
+  builder->result = pushJsonbValue(&builder->state, token, value);
+#endif
+}
+
+// The value built, once the outermost WJB_END_OBJECT/ARRAY has been pushed.
+inline Jsonb* CompatJsonbBuilderResult(CompatJsonbBuilder* builder) {
+#if PG_VERSION_NUM >= 190000
+  return JsonbValueToJsonb(builder->state.result);
+#else
+  return JsonbValueToJsonb(builder->result);
 #endif
 }
 
