@@ -15,6 +15,9 @@
 #   BENCH_ROWS     rows of the main table [1000000]   BENCH_BIG     rows of the growth table [10000000]
 #   BENCH_TOKENS   distinct tokens per algorithm [1000]   BENCH_T4  seconds per case-4 run [3]
 #   BENCH_CLIENTS  pgbench clients [1]                BENCH_TX  transactions per run in --smoke [200]
+#   BENCH_KEYS     keys added for the new-connection comparisons N2/N3b [10000; --smoke 1000]
+#   BENCH_ALGS     algorithms of case 4 (space separated) [all 13; --smoke HS256 RS256 ES256 EdDSA]
+#   BENCH_CONNECT_TX  transactions per new-connection run in --smoke [50]
 #   BENCH_OUT      directory for the plans, the raw pgbench figures and the table
 #                  [/tmp/rowguard-bench-<pid>]
 #   BENCH_CORE     the core benchmark binary, for the bare OpenSSL primitives of case 4
@@ -42,12 +45,17 @@ if [[ $MODE == smoke ]]; then
   T=${BENCH_T:-1}; PAIRS=${BENCH_PAIRS:-1}; ROWS=${BENCH_ROWS:-20000}; BIG=0
   TX=${BENCH_TX:-200}   # smoke: a fixed number of transactions per run instead of -T
   NTOK=${BENCH_TOKENS:-20}; ALGS=(HS256 RS256 ES256 EdDSA); SHARED_BUFFERS=128MB
+  NKEYS=${BENCH_KEYS:-1000}; CONNECT_TX=${BENCH_CONNECT_TX:-50}
 else
   T=${BENCH_T:-5}; PAIRS=${BENCH_PAIRS:-5}; ROWS=${BENCH_ROWS:-1000000}
   BIG=${BENCH_BIG:-10000000}; NTOK=${BENCH_TOKENS:-1000}
   ALGS=(RS256 PS256 ES256 EdDSA HS256 HS384 HS512 RS384 RS512 PS384 PS512 ES384 ES512)
   SHARED_BUFFERS=2GB
+  NKEYS=${BENCH_KEYS:-10000}; CONNECT_TX=""
 fi
+# shellcheck disable=SC2206
+[[ -n "${BENCH_ALGS:-}" ]] && ALGS=($BENCH_ALGS)
+CONNECT=""                   # "-C" while the new-connection comparisons run
 CLIENTS=${BENCH_CLIENTS:-1}
 TX=${TX:-}
 T4=${BENCH_T4:-$([[ $MODE == smoke ]] && echo 1 || echo 3)}
@@ -111,6 +119,7 @@ echo "vacuum analyze + prewarm: $(elapsed "$t1") s; database $(psql_as postgres 
 
 TENANT=$(psql_as postgres -Atc "SELECT bench.tenant_uuid($TENANT_N)")
 TOKEN=$(psql_as postgres -Atc "SELECT rowguard.sign(bench.claims($TENANT_N, 'session'), 'rs256-key')")
+TOKEN_ES=$(psql_as postgres -Atc "SELECT rowguard.sign(bench.claims($TENANT_N, 'session'), 'es256-key')")
 CLAIMS=$(psql_as postgres -Atc "SELECT bench.claims($TENANT_N, 'session')::text")
 
 # --- pgbench ------------------------------------------------------------------------------
@@ -162,8 +171,10 @@ tps() {
   wait_backends_gone
   c0=$(children_cpu)
   local duration=(-T "$T"); [[ -n "$TX" ]] && duration=(-t "$TX")
-  if ! PGOPTIONS="${5:-}" "$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" "${duration[@]}" \
-      -U "$role" -D inited=0 -D tok="$TOKEN" -D claims="$CLAIMS" -D nt="$nt" -D per="$per" \
+  [[ -n "$CONNECT" && -n "$CONNECT_TX" ]] && duration=(-t "$CONNECT_TX")
+  # shellcheck disable=SC2086
+  if ! PGOPTIONS="${5:-}" "$PGBIN/pgbench" -n -M prepared $CONNECT -c "$CLIENTS" -j "$CLIENTS" "${duration[@]}" \
+      -U "$role" -D inited=0 -D tok="$TOKEN" -D tok_es="$TOKEN_ES" -D claims="$CLAIMS" -D nt="$nt" -D per="$per" \
       -D t="$TENANT_N" -D win=$(( per * 3 / 10 )) -D ntokens="$NTOK" -D batch="$BATCH" -f "$file" postgres \
       > "$log.out" 2> "$log.err"; then
     { echo "pgbench $role $file failed:"; tail -n 20 "$log.err"; } >&2
@@ -343,6 +354,40 @@ for ((i = 1; i <= (PAIRS > 1 ? 2 : 1); i++)); do
       "$alg" "$i" "$v" "$cv" "$b" "$cbl" "$BATCH" "$vb" "$cvb" "$bb" "$cbb" "$br" "$bc"
   done
 done
+# --- new connections ----------------------------------------------------------------------
+# pgbench -C: every transaction on a new connection (serverless functions, PHP, jobs without
+# a pooler). N1/N2 load the library in each backend; N3a/N3b run with
+# shared_preload_libraries = 'rowguard' (the postmaster loads it and warms OpenSSL up once).
+# restart_server [PRELOAD]: the same cluster, restarted with or without the preload.
+restart_server() {
+  local data; data=$(cluster_data "$PORT")
+  as_postgres "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 -m fast \
+    -o "-c shared_preload_libraries='${1:-}'" restart >/dev/null
+  PM=$(head -1 "$data/postmaster.pid")
+  sleep 1; BASE_CHILDREN=$(children)
+}
+add_keys() { # add_keys N: N more ES256 keys (the fixture's public key under other kids)
+  psql_as postgres -Atc "SELECT count(rowguard.add_key(jsonb_set(jwk - 'd', '{kid}', to_jsonb('bulk-' || g))))
+    FROM rowguard.keys, generate_series(1, $1) g WHERE kid = 'es256-key'" >/dev/null
+}
+KEYS0=$(psql_as postgres -Atc 'SELECT count(*) FROM rowguard.keys')
+echo "== N. new connection per transaction (pgbench -C): authenticate(ES256) + lookup vs PostgREST"
+CONNECT=-C
+pair N1 "new connection: authenticate + lookup vs PostgREST, $KEYS0 keys" \
+  "bench_app newconn_authenticate bench.orders" "bench_app txn_postgrest bench.orders_pgrst"
+restart_server rowguard
+pair N3a "new connection, preloaded: authenticate + lookup vs PostgREST, $KEYS0 keys" \
+  "bench_app newconn_authenticate bench.orders" "bench_app txn_postgrest bench.orders_pgrst"
+t1=$(now); add_keys "$NKEYS"; echo "  $NKEYS keys added: $(elapsed "$t1") s"
+KEYS1=$(psql_as postgres -Atc 'SELECT count(*) FROM rowguard.keys')
+pair N3b "new connection, preloaded: authenticate + lookup vs PostgREST, $KEYS1 keys" \
+  "bench_app newconn_authenticate bench.orders" "bench_app txn_postgrest bench.orders_pgrst"
+restart_server ""
+pair N2 "new connection: authenticate + lookup vs PostgREST, $KEYS1 keys" \
+  "bench_app newconn_authenticate bench.orders" "bench_app txn_postgrest bench.orders_pgrst"
+CONNECT=""
+psql_as postgres -Atc "SELECT count(rowguard.remove_key(kid)) FROM rowguard.keys WHERE kid LIKE 'bulk-%'" >/dev/null
+
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- table --------------------------------------------------------------------------------
@@ -359,7 +404,8 @@ for line in open(results):
     else:
         rows.setdefault(f[1], []).append([float(x) for x in f[4:]])
         labels[f[1]] = f[3]
-targets = {"1": 0.95, "2": 0.95, "3": 0.95, "5a": 1 / 1.1, "5b": 0.95, "6": 0.9}
+targets = {"1": 0.95, "2": 0.95, "3": 0.95, "5a": 1 / 1.1, "5b": 0.95, "6": 0.9,
+           "N1": 0.9, "N2": 0.9, "N3a": 0.9, "N3b": 0.9}
 def ratio(x, y):
     return x / y if y > 0 else float("nan")
 mark = lambda v, t: "" if t is None else ("ok" if v >= t else "MISSED")

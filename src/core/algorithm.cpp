@@ -1,5 +1,7 @@
 #include "rowguard/core/algorithm.hpp"
 
+#include "rowguard/core/enum_table.hpp"
+
 namespace rowguard::core {
 namespace {
 
@@ -25,13 +27,8 @@ constexpr AlgorithmFacts kAlgorithms[] = {
     {"EdDSA", A::kEdDSA, kEd, nullptr, 0}};
 
 // The enum's values are the table's indexes.
-constexpr bool TableInEnumOrder() {
-  for (std::size_t i = 0; i < sizeof kAlgorithms / sizeof kAlgorithms[0]; ++i) {
-    if (static_cast<std::size_t>(kAlgorithms[i].alg) != i) return false;
-  }
-  return true;
-}
-static_assert(TableInEnumOrder(), "kAlgorithms must list Algorithm in declaration order");
+static_assert(InEnumOrder(kAlgorithms, &AlgorithmFacts::alg),
+              "kAlgorithms must list Algorithm in declaration order");
 
 const AlgorithmFacts& FactsOf(Algorithm alg) noexcept {
   return kAlgorithms[static_cast<std::size_t>(alg)];

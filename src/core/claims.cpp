@@ -1,6 +1,7 @@
 #include "rowguard/core/claims.hpp"
 
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include "strict_json.hpp"
@@ -55,12 +56,16 @@ Status ReadTime(element value, const char* name, std::optional<std::int64_t>* ou
   return Fail(ErrorCode::kBadTimeClaim, std::string("\"") + name + "\" claim is not a number");
 }
 
-Status ReadString(element value, const char* name, std::optional<std::string>* out) {
+// `spare`: a buffer to reuse (the previous token's value of this claim), so that a
+// caller keeping its RegisteredClaims between tokens allocates nothing here.
+Status ReadString(element value, const char* name, std::optional<std::string>* out,
+                  std::string* spare) {
   std::string_view text;
   if (value.get_string().get(text) != simdjson::SUCCESS) {
     return Fail(ErrorCode::kMalformedJson, std::string("\"") + name + "\" claim is not a string");
   }
-  out->emplace(text);
+  spare->assign(text);
+  out->emplace(std::move(*spare));
   return Ok{};
 }
 
@@ -115,6 +120,13 @@ const NamedMember<T>* Find(const NamedMember<T> (&claims)[N], std::uint32_t pack
 
 Status ParseRegisteredClaimsInto(std::string_view payload_json, bool padded,
                                  RegisteredClaims* out) {
+  // The previous token's strings are moved aside (no copy) and reused by ReadString;
+  // *out itself starts empty, so nothing of an earlier token survives on any path.
+  std::string spare[std::size(kStringClaims)];
+  for (std::size_t i = 0; i < std::size(kStringClaims); ++i) {
+    std::optional<std::string>& value = out->*kStringClaims[i].member;
+    if (value) spare[i] = std::move(*value);
+  }
   out->exp.reset();
   out->nbf.reset();
   out->iat.reset();
@@ -135,7 +147,8 @@ Status ParseRegisteredClaimsInto(std::string_view payload_json, bool padded,
     if (const NamedMember<std::int64_t>* time = Find(kTimeClaims, packed)) {
       if (Status s = ReadTime(field.value, time->name, &(out->*time->member)); !s.ok()) return s;
     } else if (const NamedMember<std::string>* text = Find(kStringClaims, packed)) {
-      if (Status s = ReadString(field.value, text->name, &(out->*text->member)); !s.ok()) return s;
+      if (Status s = ReadString(field.value, text->name, &(out->*text->member),
+                                  &spare[text - kStringClaims]); !s.ok()) return s;
     } else if (packed == Pack3("aud")) {
       if (Status s = ReadAudience(field.value, out); !s.ok()) return s;
     }

@@ -1,63 +1,51 @@
 #include "rowguard/core/failure_class.hpp"
 
+#include <iterator>
+
+#include "rowguard/core/enum_table.hpp"
+
 namespace rowguard::core {
 
+namespace {
+
+constexpr EnumRow<ErrorCode, FailureClass> kClassOfCode[] = {
+    {ErrorCode::kTokenTooLarge, FailureClass::kMalformed},
+    {ErrorCode::kMalformedToken, FailureClass::kMalformed},
+    {ErrorCode::kMalformedJson, FailureClass::kMalformed},
+    {ErrorCode::kBadHeader, FailureClass::kMalformed},
+    {ErrorCode::kUnsupportedAlgorithm, FailureClass::kSignature},
+    {ErrorCode::kUnknownKey, FailureClass::kUnknownKey},
+    {ErrorCode::kAlgorithmMismatch, FailureClass::kSignature},
+    {ErrorCode::kBadSignature, FailureClass::kSignature},
+    {ErrorCode::kBadTimeClaim, FailureClass::kMalformed},
+    {ErrorCode::kMissingExpiry, FailureClass::kOther},
+    {ErrorCode::kExpired, FailureClass::kExpired},
+    {ErrorCode::kNotYetValid, FailureClass::kNotYetValid},
+    {ErrorCode::kIssuedInFuture, FailureClass::kNotYetValid},
+    {ErrorCode::kLifetimeTooLong, FailureClass::kOther},
+    {ErrorCode::kAudienceMismatch, FailureClass::kAudience},
+    {ErrorCode::kIssuerMismatch, FailureClass::kIssuer},
+    {ErrorCode::kBadKey, FailureClass::kOther},
+    {ErrorCode::kInternal, FailureClass::kOther},
+};
+static_assert(CoversInOrder(kClassOfCode, kErrorCodeCount),
+              "one class per ErrorCode, in declaration order");
+
+// In the order of FailureClass; failure_class_test.cpp pins every name.
+constexpr const char* kFailureClassNames[] = {
+    "signature",   "expired",   "not_yet_valid", "audience", "issuer",
+    "unknown_key", "malformed", "revoked",       "role",     "other"};
+static_assert(static_cast<int>(std::size(kFailureClassNames)) == kFailureClassCount,
+              "one name per FailureClass");
+
+}  // namespace
+
 FailureClass ClassOf(ErrorCode code) noexcept {
-  switch (code) {
-    case ErrorCode::kBadSignature:
-    case ErrorCode::kUnsupportedAlgorithm:
-    case ErrorCode::kAlgorithmMismatch:
-      return FailureClass::kSignature;
-    case ErrorCode::kExpired:
-      return FailureClass::kExpired;
-    case ErrorCode::kNotYetValid:
-    case ErrorCode::kIssuedInFuture:
-      return FailureClass::kNotYetValid;
-    case ErrorCode::kAudienceMismatch:
-      return FailureClass::kAudience;
-    case ErrorCode::kIssuerMismatch:
-      return FailureClass::kIssuer;
-    case ErrorCode::kUnknownKey:
-      return FailureClass::kUnknownKey;
-    case ErrorCode::kTokenTooLarge:
-    case ErrorCode::kMalformedToken:
-    case ErrorCode::kMalformedJson:
-    case ErrorCode::kBadHeader:
-    case ErrorCode::kBadTimeClaim:
-      return FailureClass::kMalformed;
-    case ErrorCode::kMissingExpiry:
-    case ErrorCode::kLifetimeTooLong:
-    case ErrorCode::kBadKey:
-    case ErrorCode::kInternal:
-      return FailureClass::kOther;
-  }
-  return FailureClass::kOther;
+  return ValueOf(kClassOfCode, code, FailureClass::kOther);
 }
 
 const char* FailureClassName(FailureClass cls) noexcept {
-  switch (cls) {
-    case FailureClass::kSignature:
-      return "signature";
-    case FailureClass::kExpired:
-      return "expired";
-    case FailureClass::kNotYetValid:
-      return "not_yet_valid";
-    case FailureClass::kAudience:
-      return "audience";
-    case FailureClass::kIssuer:
-      return "issuer";
-    case FailureClass::kUnknownKey:
-      return "unknown_key";
-    case FailureClass::kMalformed:
-      return "malformed";
-    case FailureClass::kRevoked:
-      return "revoked";
-    case FailureClass::kRole:
-      return "role";
-    case FailureClass::kOther:
-      return "other";
-  }
-  return "other";
+  return ValueAt(kFailureClassNames, cls, "other");
 }
 
 }  // namespace rowguard::core

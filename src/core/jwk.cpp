@@ -340,11 +340,16 @@ Result<TypedKey> ParseEc(const JwkReader& jwk, std::optional<Algorithm> alg,
   auto made = PkeyFromParams(bld.get(), ok, "EC", has_private, not_on_curve);
   if (!made.ok()) return std::move(made).failure();
   OpenSslPtr<EVP_PKEY> pkey = std::move(made).value();
-  OpenSslPtr<EVP_PKEY_CTX> check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
-  if (!check || EVP_PKEY_public_check(check.get()) != 1) return BadKey(not_on_curve);
-  if (has_private && private_check == PrivateKeyCheck::kFull &&
-      EVP_PKEY_pairwise_check(check.get()) != 1) {
-    return BadKey("EC private key does not match the public point");
+  // A reload (kSkip) of a stored key, which passed these checks when it was added,
+  // skips them: the public check multiplies the point by the group order, twice the
+  // cost of a verification (BM_LoadKeyES256, docs/performance.md). Import alone still
+  // refuses a point off the curve, and these curves have cofactor 1.
+  if (private_check == PrivateKeyCheck::kFull) {
+    OpenSslPtr<EVP_PKEY_CTX> check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
+    if (!check || EVP_PKEY_public_check(check.get()) != 1) return BadKey(not_on_curve);
+    if (has_private && EVP_PKEY_pairwise_check(check.get()) != 1) {
+      return BadKey("EC private key does not match the public point");
+    }
   }
   auto material = KeyMaterial::ForPkey(bound, std::move(pkey));
   if (!material.ok()) return std::move(material).failure();

@@ -2,28 +2,29 @@
 #include "rowguard/core/jwks_sync.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <utility>
 
 #include "rowguard/core/algorithm.hpp"
+#include "rowguard/core/enum_table.hpp"
 #include "rowguard/core/key.hpp"
 #include "strict_json.hpp"
 
 namespace rowguard::core {
 
+namespace {
+
+// In the order of SyncAction; jwks_sync_test.cpp pins every name.
+constexpr const char* kSyncActionNames[] = {"added", "kept", "replaced", "removed"};
+static_assert(static_cast<int>(std::size(kSyncActionNames)) == kSyncActionCount,
+              "one name per SyncAction");
+
+}  // namespace
+
 const char* SyncActionName(SyncAction action) noexcept {
-  switch (action) {
-    case SyncAction::kAdded:
-      return "added";
-    case SyncAction::kKept:
-      return "kept";
-    case SyncAction::kReplaced:
-      return "replaced";
-    case SyncAction::kRemoved:
-      return "removed";
-  }
-  return "unknown";
+  return ValueAt(kSyncActionNames, action, "unknown");
 }
 
 Result<std::vector<SyncStep>> DiffKeySets(const std::vector<KeyFingerprint>& stored,

@@ -144,6 +144,41 @@ std::string_view StripBearer(std::string_view token) noexcept {
   return token;
 }
 
+namespace {
+
+// Tokens of one issuer and key share their header byte for byte, so the last header
+// that passed every rule is remembered per thread: the same segment text decodes to
+// the same bytes and gets the same verdict. Failures are never remembered.
+struct HeaderMemo {
+  std::string text;
+  JwsHeader header;
+  std::string json;  // reused: no allocation after warm-up
+};
+thread_local HeaderMemo header_memo;
+
+}  // namespace
+
+Status PeekHeader(std::string_view token, std::size_t max_bytes, JwsHeader* out) {
+  out->has_kid = false;
+  out->kid.clear();
+  if (token.size() > max_bytes) {
+    return Fail(ErrorCode::kTokenTooLarge, "token is over the size limit");
+  }
+  const std::string_view header_text = token.substr(0, token.find('.'));
+  if (header_text.size() == token.size() || header_text.empty()) {
+    return Fail(ErrorCode::kMalformedToken, "token has no header segment");
+  }
+  if (!header_memo.text.empty() && header_text == header_memo.text) {
+    *out = header_memo.header;
+    return Ok{};
+  }
+  // Not remembered: ParseCompactInto remembers the header once the whole token parsed.
+  std::string json;
+  json::ReservePadding(&json, header_text.size());
+  if (!DecodeBase64UrlInto(header_text, &json)) return MalformedSegment("header");
+  return ParseHeader(json, true, out);
+}
+
 Status ParseCompactInto(std::string_view token, std::size_t max_bytes, CompactJws* out) {
   out->header.has_kid = false;
   out->header.kid.clear();
@@ -166,12 +201,9 @@ Status ParseCompactInto(std::string_view token, std::size_t max_bytes, CompactJw
   const std::string_view signature_text = token.substr(second + 1);
   if (header_text.empty()) return Fail(ErrorCode::kMalformedToken, "header segment is empty");
 
-  // Tokens of one issuer and key share their header byte for byte, so the last header
-  // that passed every rule is remembered per thread: the same segment text decodes to
-  // the same bytes and gets the same verdict. Failures are never remembered.
-  thread_local std::string last_header_text;
-  thread_local JwsHeader last_header;
-  thread_local std::string header_json;  // reused: no allocation after warm-up
+  std::string& last_header_text = header_memo.text;
+  JwsHeader& last_header = header_memo.header;
+  std::string& header_json = header_memo.json;
   const bool header_known = !last_header_text.empty() && header_text == last_header_text;
   if (!header_known) {
     header_json.clear();

@@ -1,47 +1,38 @@
 #include "rowguard/core/result.hpp"
 
+#include "rowguard/core/enum_table.hpp"
+
 namespace rowguard::core {
 
+namespace {
+
+constexpr EnumRow<ErrorCode, const char*> kErrorCodeNames[] = {
+    {ErrorCode::kTokenTooLarge, "token_too_large"},
+    {ErrorCode::kMalformedToken, "malformed_token"},
+    {ErrorCode::kMalformedJson, "malformed_json"},
+    {ErrorCode::kBadHeader, "bad_header"},
+    {ErrorCode::kUnsupportedAlgorithm, "unsupported_algorithm"},
+    {ErrorCode::kUnknownKey, "unknown_key"},
+    {ErrorCode::kAlgorithmMismatch, "algorithm_mismatch"},
+    {ErrorCode::kBadSignature, "bad_signature"},
+    {ErrorCode::kBadTimeClaim, "bad_time_claim"},
+    {ErrorCode::kMissingExpiry, "missing_expiry"},
+    {ErrorCode::kExpired, "expired"},
+    {ErrorCode::kNotYetValid, "not_yet_valid"},
+    {ErrorCode::kIssuedInFuture, "issued_in_future"},
+    {ErrorCode::kLifetimeTooLong, "lifetime_too_long"},
+    {ErrorCode::kAudienceMismatch, "audience_mismatch"},
+    {ErrorCode::kIssuerMismatch, "issuer_mismatch"},
+    {ErrorCode::kBadKey, "bad_key"},
+    {ErrorCode::kInternal, "internal"},
+};
+static_assert(CoversInOrder(kErrorCodeNames, kErrorCodeCount),
+              "one name per ErrorCode, in declaration order");
+
+}  // namespace
+
 const char* ErrorCodeName(ErrorCode code) noexcept {
-  switch (code) {
-    case ErrorCode::kTokenTooLarge:
-      return "token_too_large";
-    case ErrorCode::kMalformedToken:
-      return "malformed_token";
-    case ErrorCode::kMalformedJson:
-      return "malformed_json";
-    case ErrorCode::kBadHeader:
-      return "bad_header";
-    case ErrorCode::kUnsupportedAlgorithm:
-      return "unsupported_algorithm";
-    case ErrorCode::kUnknownKey:
-      return "unknown_key";
-    case ErrorCode::kAlgorithmMismatch:
-      return "algorithm_mismatch";
-    case ErrorCode::kBadSignature:
-      return "bad_signature";
-    case ErrorCode::kBadTimeClaim:
-      return "bad_time_claim";
-    case ErrorCode::kMissingExpiry:
-      return "missing_expiry";
-    case ErrorCode::kExpired:
-      return "expired";
-    case ErrorCode::kNotYetValid:
-      return "not_yet_valid";
-    case ErrorCode::kIssuedInFuture:
-      return "issued_in_future";
-    case ErrorCode::kLifetimeTooLong:
-      return "lifetime_too_long";
-    case ErrorCode::kAudienceMismatch:
-      return "audience_mismatch";
-    case ErrorCode::kIssuerMismatch:
-      return "issuer_mismatch";
-    case ErrorCode::kBadKey:
-      return "bad_key";
-    case ErrorCode::kInternal:
-      return "internal";
-  }
-  return "unknown";
+  return ValueOf(kErrorCodeNames, code, "unknown");
 }
 
 }  // namespace rowguard::core

@@ -97,40 +97,38 @@ Result<CompactJws> TrustStore::VerifySignature(std::string_view token, std::size
 
 Result<VerifiedToken> TrustStore::Verify(std::string_view token, std::int64_t now,
                                          const VerifyOptions& options, TokenFacts* facts) const {
-  // One named result returned on every path, so it is built in place (NRVO) instead of
-  // moving a VerifiedToken into the Result.
   Result<VerifiedToken> result = VerifiedToken{};
+  Status status = VerifyInto(token, now, options, &result.value(), facts);
+  if (!status.ok()) result = std::move(status).failure();
+  return result;
+}
+
+Status TrustStore::VerifyInto(std::string_view token, std::int64_t now,
+                              const VerifyOptions& options, VerifiedToken* out,
+                              TokenFacts* facts) const {
   if (facts != nullptr) *facts = TokenFacts{};
   // One per thread: decoded segments reuse their capacity from token to token.
   thread_local CompactJws jws;
   const Entry* used = nullptr;
   Status status = VerifyJws(token, options.max_token_bytes, &jws, &used, facts);
-  if (!status.ok()) {
-    result = std::move(status).failure();
-    return result;
-  }
+  if (!status.ok()) return status;
 
   // Only now, with the signature good, is anything in the payload read.
-  VerifiedToken& out = result.value();
-  RegisteredClaims& claims = out.claims;
+  RegisteredClaims& claims = out->claims;
   status = internal::ParseRegisteredClaimsInto(jws.payload_json, true, &claims);
   if (facts != nullptr) {
     if (claims.iss) facts->iss = *claims.iss;
     if (claims.sub) facts->sub = *claims.sub;
     if (claims.jti) facts->jti = *claims.jti;
   }
-  if (!status.ok()) {
-    result = std::move(status).failure();
-    return result;
-  }
+  if (!status.ok()) return status;
 
   if (!used->issuer.empty() && (!claims.iss || *claims.iss != used->issuer)) {
-    result = Fail(ErrorCode::kIssuerMismatch,
-                  "key " + internal::QuoteForDetail(used->key.kid()) + " accepts only issuer " +
-                      internal::QuoteForDetail(used->issuer) +
-                      (claims.iss ? ", not " + internal::QuoteForDetail(*claims.iss)
-                                  : std::string(", and the token has no \"iss\"")));
-    return result;
+    return Fail(ErrorCode::kIssuerMismatch,
+                "key " + internal::QuoteForDetail(used->key.kid()) + " accepts only issuer " +
+                    internal::QuoteForDetail(used->issuer) +
+                    (claims.iss ? ", not " + internal::QuoteForDetail(*claims.iss)
+                                : std::string(", and the token has no \"iss\"")));
   }
 
   const IssuerRule* rule = nullptr;
@@ -151,17 +149,14 @@ Result<VerifiedToken> TrustStore::Verify(std::string_view token, std::int64_t no
     rules.max_lifetime_seconds = rule->max_lifetime_seconds;
   }
   status = internal::CheckClaimsRef(claims, rules, now);
-  if (!status.ok()) {
-    result = std::move(status).failure();
-    return result;
-  }
+  if (!status.ok()) return status;
 
-  out.claims_json = jws.payload_json;
-  out.kid = used->key.kid();
-  out.key_thumbprint = used->key.thumbprint();
-  out.alg = jws.header.alg;
-  out.leeway_seconds = rules.leeway_seconds;
-  return result;
+  out->claims_json.assign(jws.payload_json);
+  out->kid.assign(used->key.kid());
+  out->key_thumbprint.assign(used->key.thumbprint());
+  out->alg = jws.header.alg;
+  out->leeway_seconds = rules.leeway_seconds;
+  return Ok{};
 }
 
 }  // namespace rowguard::core

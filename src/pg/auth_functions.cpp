@@ -10,6 +10,7 @@ extern "C" {
 #include "utils/jsonb.h"
 }
 
+#include "rowguard/pg/citus.hpp"
 #include "rowguard/pg/handoff.hpp"
 #include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/pg_compat.hpp"
@@ -71,6 +72,7 @@ ROWGUARD_SQL_FUNCTION(rowguard_authenticate) {
   PG_FINALLY();
   { pending_token_scope = outer; }
   PG_END_TRY();
+  ForwardTokenToCitus(token);
   if (current_identity == nullptr) PG_RETURN_NULL();
   PG_RETURN_JSONB_P(ClaimsCopy(current_identity));
 }

@@ -17,6 +17,7 @@
 #include "rowguard/core/key.hpp"
 #include "rowguard/core/quote.hpp"
 #include "rowguard/core/trust_store.hpp"
+#include "rowguard/core/warm_up.hpp"
 
 // Last: fails the build if any header above pulled in a PostgreSQL header.
 #include "rowguard/pg/cpp_only.hpp"
@@ -114,6 +115,24 @@ void FillVerified(const core::VerifiedToken& token, VerifiedPlain* out) {
   out->leeway = token.leeway_seconds;
 }
 
+// One stored row into `store`; a row that no longer parses is reported to `skipped`.
+void AddRow(core::TrustStore* store, const KeyRow& row, void (*skipped)(const char*, const char*)) {
+  auto alg = core::AlgorithmFromName(row.alg);
+  // Stored keys passed the full check in add_key; a reload must stay cheap.
+  auto key =
+      alg ? core::ParseJwk(row.jwk, alg, core::PrivateKeyCheck::kSkip)
+          : core::Result<core::Key>(core::Fail(core::ErrorCode::kBadKey, "unknown algorithm"));
+  if (!key.ok()) {
+    if (skipped) skipped(row.kid, key.failure().detail.c_str());
+    return;
+  }
+  if (key.value().kid() != row.kid || key.value().algorithm() != *alg) {
+    if (skipped) skipped(row.kid, "the stored row disagrees with its JWK");
+    return;
+  }
+  store->AddKey(std::move(key).value(), row.issuer ? row.issuer : "");
+}
+
 }  // namespace
 
 namespace {
@@ -189,23 +208,7 @@ bool BridgeBuildStore(const KeyRow* keys, int key_count, const IssuerRow* issuer
   *built = nullptr;
   return Guarded(error, [&] {
     auto store = std::make_unique<core::TrustStore>();
-    for (int i = 0; i < key_count; ++i) {
-      const KeyRow& row = keys[i];
-      auto alg = core::AlgorithmFromName(row.alg);
-      // Stored keys passed the full check in add_key; a reload must stay cheap.
-      auto key =
-          alg ? core::ParseJwk(row.jwk, alg, core::PrivateKeyCheck::kSkip)
-              : core::Result<core::Key>(core::Fail(core::ErrorCode::kBadKey, "unknown algorithm"));
-      if (!key.ok()) {
-        if (skipped) skipped(row.kid, key.failure().detail.c_str());
-        continue;
-      }
-      if (key.value().kid() != row.kid || key.value().algorithm() != *alg) {
-        if (skipped) skipped(row.kid, "the stored row disagrees with its JWK");
-        continue;
-      }
-      store->AddKey(std::move(key).value(), row.issuer ? row.issuer : "");
-    }
+    for (int i = 0; i < key_count; ++i) AddRow(store.get(), keys[i], skipped);
     for (int i = 0; i < issuer_count; ++i) {
       const IssuerRow& row = issuers[i];
       core::IssuerRule rule;
@@ -222,6 +225,18 @@ bool BridgeBuildStore(const KeyRow* keys, int key_count, const IssuerRow* issuer
 }
 
 void BridgeFreeStore(core::TrustStore* store) noexcept { delete store; }
+
+bool BridgeAddKey(core::TrustStore* store, const KeyRow& row,
+                  void (*skipped)(const char*, const char*), BridgeError* error) noexcept {
+  return Guarded(error, [&] {
+    AddRow(store, row, skipped);
+    return true;
+  });
+}
+
+int BridgeStoreKeyCount(const core::TrustStore* store) noexcept {
+  return store == nullptr ? 0 : static_cast<int>(store->key_count());
+}
 
 bool BridgeStoreHasKey(const core::TrustStore* store, const char* kid) noexcept {
   // Out of memory reports the key as absent: the caller then ends the identity (fails
@@ -278,7 +293,13 @@ static void NoteUnknownKey(const char* token, std::size_t length, BridgeError* e
   auto jws = core::ParseCompact(core::StripBearer(std::string_view(token, length)), length);
   if (!jws.ok()) return;
   auto claims = core::ParseRegisteredClaims(jws.value().payload_json);
-  if (claims.ok() && claims.value().iss) CopyFact(error->unknown_key_iss, *claims.value().iss);
+  // The issuer as it is (compared with stored issuers, never logged): not quoted. One
+  // that does not fit is left empty, which wakes a refresh of every issuer.
+  if (claims.ok() && claims.value().iss && claims.value().iss->size() < kFactSize) {
+    const std::string& iss = *claims.value().iss;
+    std::memcpy(error->unknown_key_iss, iss.data(), iss.size());
+    error->unknown_key_iss[iss.size()] = '\0';
+  }
 }
 
 bool BridgeVerify(const core::TrustStore* store, const char* token, std::size_t length,
@@ -308,25 +329,46 @@ bool BridgeVerify(const core::TrustStore* store, const char* token, std::size_t 
 
     core::TokenFacts token_facts;
     const core::TrustStore& keys = store ? *store : empty_store;
-    auto verified = keys.Verify(std::string_view(token, length), settings.now, options,
-                                facts ? &token_facts : nullptr);
+    // Kept between calls: its buffers are reused, so a verification allocates nothing
+    // in the core for its result.
+    static core::VerifiedToken verified;
+    const core::Status status = keys.VerifyInto(std::string_view(token, length), settings.now,
+                                                options, &verified, facts ? &token_facts : nullptr);
     if (facts) {
       CopyFact(facts->kid, token_facts.kid);
       CopyFact(facts->iss, token_facts.iss);
       CopyFact(facts->sub, token_facts.sub);
       CopyFact(facts->jti, token_facts.jti);
     }
-    if (!verified.ok()) {
-      SetError(error, FailureKind::kToken, verified.failure().detail);
-      if (verified.failure().code == core::ErrorCode::kUnknownKey)
+    if (!status.ok()) {
+      SetError(error, FailureKind::kToken, status.failure().detail);
+      if (status.failure().code == core::ErrorCode::kUnknownKey)
         NoteUnknownKey(token, length, error);
-      error->failure_class = static_cast<int>(core::ClassOf(verified.failure().code));
+      error->failure_class = static_cast<int>(core::ClassOf(status.failure().code));
       return false;
     }
-    FillVerified(verified.value(), out);
+    FillVerified(verified, out);
     return true;
   });
 }
+
+TokenKey BridgeTokenKid(const char* token, std::size_t length, std::size_t max_token_bytes,
+                        char* kid, std::size_t kid_size) noexcept {
+  try {
+    core::JwsHeader header;
+    const std::string_view text = core::StripBearer(std::string_view(token, length));
+    if (!core::PeekHeader(text, max_token_bytes, &header).ok()) return TokenKey::kUnreadable;
+    if (!header.has_kid) return TokenKey::kNoKid;
+    if (header.kid.size() >= kid_size) return TokenKey::kKidTooLong;
+    std::memcpy(kid, header.kid.data(), header.kid.size());
+    kid[header.kid.size()] = '\0';
+    return TokenKey::kKid;
+  } catch (...) {
+    return TokenKey::kUnreadable;
+  }
+}
+
+bool BridgeWarmUp() noexcept { return core::WarmUp(); }
 
 bool BridgeDecodeFromLeader(const char* token, std::size_t length, std::size_t max_token_bytes,
                             VerifiedPlain* out, BridgeError* error) noexcept {

@@ -33,6 +33,8 @@ std::uint64_t identity_serial = 1;
 namespace {
 
 char failure_detail[kDetailSize];
+// Longest kid looked up by index; a longer one loads every key.
+constexpr std::size_t kKidLookupSize = 512;
 
 MemoryContext ScratchContext() {
   static MemoryContext scratch = nullptr;
@@ -236,6 +238,17 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
     return identity;
   }
 
+  // Only the key the token names is loaded (an index lookup, the first time); a token
+  // without "kid" (or with one too long to be looked up) needs every stored key.
+  char kid[kKidLookupSize];
+  const TokenKey named = BridgeTokenKid(
+      token, length, static_cast<std::size_t>(setting_max_token_bytes), kid, sizeof(kid));
+  if (named != TokenKey::kUnreadable &&
+      !EnsureKeyFor(named == TokenKey::kKid ? kid : nullptr, &problem)) {
+    strlcpy(failure_detail, problem, sizeof(failure_detail));
+    return nullptr;
+  }
+
   const VerifySettings settings{now, static_cast<std::size_t>(setting_max_token_bytes),
                                 setting_leeway, setting_require_exp,
                                 setting_audience ? setting_audience : ""};
@@ -313,7 +326,7 @@ const Identity* RequireCurrentIdentity() {
     // The keys changed since this identity was verified: it stands only while the key
     // material that verified it is stored under its kid.
     const char* problem = nullptr;
-    if (EnsureKeyStore(&problem) &&
+    if (EnsureKeyFor(IdentityKid(identity), &problem) &&
         !BridgeStoreHasKeyMaterial(CurrentTrustStore(), IdentityKid(identity),
                                    identity->key_thumbprint)) {
       const bool replaced = BridgeStoreHasKey(CurrentTrustStore(), IdentityKid(identity));

@@ -98,7 +98,7 @@ ROWGUARD_SQL_FUNCTION(rowguard_sign) {
   char* claims = JsonbText(PG_GETARG_JSONB_P(0));
   char* kid = text_to_cstring(PG_GETARG_TEXT_PP(1));
   const char* problem = nullptr;
-  if (!EnsureKeyStore(&problem)) {
+  if (!EnsureKeyFor(kid, &problem)) {
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("%s", problem)));
   }
   char* token = nullptr;

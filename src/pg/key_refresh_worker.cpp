@@ -39,6 +39,7 @@ PGDLLEXPORT void rowguard_key_refresh_worker(Datum arg);
 
 #include <cstring>
 
+#include "rowguard/pg/hooks.hpp"
 #include "rowguard/pg/key_sync.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/token_error.hpp"
@@ -318,10 +319,8 @@ bool Listed(const char* dbname) {
 }  // namespace
 
 void KeyRefreshRequestShmem() {
-  previous_shmem_request_hook = shmem_request_hook;
-  shmem_request_hook = RequestShmem;
-  previous_shmem_startup_hook = shmem_startup_hook;
-  shmem_startup_hook = StartupShmem;
+  ChainHook(shmem_request_hook, previous_shmem_request_hook, RequestShmem);
+  ChainHook(shmem_startup_hook, previous_shmem_startup_hook, StartupShmem);
 }
 
 void KeyRefreshStartupShmem() { StartupShmem(); }

@@ -1,21 +1,26 @@
-// The key store (include/rowguard/pg/key_store.hpp): loads rowguard.keys and
-// rowguard.issuers into the core's trust store, which it owns, and drops both the
-// store and the identity cache when either table changes in any backend.
+// The key store (include/rowguard/pg/key_store.hpp): loads rowguard.issuers, and the
+// rows of rowguard.keys one kid at a time as tokens name them, into the core's trust
+// store, which it owns, and drops both the store and the identity cache when either
+// table changes in any backend.
 extern "C" {
 #include "postgres.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/parallel.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/timestamp.h"
 }
 
@@ -33,11 +38,15 @@ namespace {
 bool store_valid = false;
 // Built by the bridge; replaced (and the old one freed) by each load.
 core::TrustStore* trust_store = nullptr;
+// Every row of rowguard.keys is in trust_store (a token without "kid" needed them all).
+bool all_keys_loaded = false;
 Oid keys_relid = InvalidOid;
 Oid issuers_relid = InvalidOid;
 
 // Column numbers of the tables created by the install script.
 constexpr int kKeysKid = 1, kKeysAlg = 2, kKeysIssuer = 3, kKeysJwk = 4, kKeysColumns = 5;
+// Keys a backend keeps parsed before it starts over (a lazy store; docs/design.md).
+constexpr int kMaxLoadedKeys = 1000;
 constexpr int kIssuersIss = 1, kIssuersAudience = 2, kIssuersLeeway = 3, kIssuersMaxLifetime = 4,
               kIssuersColumns = 4;
 
@@ -68,13 +77,16 @@ void NoteSkippedKey(const char* kid, const char* detail) {
   }
 }
 
-// Reads every tuple of `rel` (`table` names it in the cannot-happen error) and keeps
-// those `fill` accepts (it fills the zeroed row and returns true) in a palloc'ed array.
+// Reads the tuples of `rel` (`table` names it in the cannot-happen error), all of them
+// or, with `index` and `key`, those the index finds, and keeps those `fill` accepts (it
+// fills the zeroed row and returns true) in a palloc'ed array.
 template <int kColumns, typename Row, typename Fill>
-int ScanRows(Relation rel, const char* table, Row** rows_out, Fill fill) {
-  int capacity = 16, count = 0;
+int ScanRows(Relation rel, const char* table, Row** rows_out, Fill fill, Oid index = InvalidOid,
+             ScanKey key = nullptr) {
+  int capacity = OidIsValid(index) ? 1 : 16, count = 0;
   auto* rows = static_cast<Row*>(palloc(sizeof(Row) * capacity));
-  SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
+  SysScanDesc scan =
+      systable_beginscan(rel, index, OidIsValid(index), nullptr, key ? 1 : 0, key);
   TupleDesc desc = RelationGetDescr(rel);
   HeapTuple tuple;
   while ((tuple = systable_getnext(scan)) != nullptr) {
@@ -94,7 +106,18 @@ int ScanRows(Relation rel, const char* table, Row** rows_out, Fill fill) {
   return count;
 }
 
-int LoadKeys(Relation rel, KeyRow** rows_out) {
+// The rows of rowguard.keys (kid == nullptr), or the row stored under `kid` through the
+// primary key's index (at most one).
+int LoadKeys(Relation rel, const char* kid, KeyRow** rows_out) {
+  Oid index = InvalidOid;
+  ScanKeyData key;
+  if (kid != nullptr) {
+    index = RelationGetPrimaryKeyIndex(rel);
+    if (!OidIsValid(index)) elog(ERROR, "rowguard.keys has no primary key");
+    ScanKeyInit(&key, kKeysKid, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(kid));
+    // The index orders by the column's collation; the comparison must use the same.
+    key.sk_collation = TupleDescAttr(RelationGetDescr(rel), kKeysKid - 1)->attcollation;
+  }
   return ScanRows<kKeysColumns>(
       rel, "rowguard.keys", rows_out, [](const Datum* values, const bool* nulls, KeyRow* row) {
         if (nulls[kKeysKid - 1] || nulls[kKeysAlg - 1] || nulls[kKeysJwk - 1]) return false;
@@ -105,7 +128,8 @@ int LoadKeys(Relation rel, KeyRow** rows_out) {
             nulls[kKeysIssuer - 1] ? nullptr : TextDatumGetCString(values[kKeysIssuer - 1]);
         row->jwk = JsonbToCString(nullptr, &jwk->root, VARSIZE(jwk));
         return true;
-      });
+      },
+      index, kid != nullptr ? &key : nullptr);
 }
 
 int LoadIssuers(Relation rel, IssuerRow** rows_out) {
@@ -141,6 +165,82 @@ int LoadIssuers(Relation rel, IssuerRow** rows_out) {
       });
 }
 
+void ReportLoadFailure(const BridgeError& error) {
+  ereport(ERROR, (errcode(error.kind == FailureKind::kOutOfMemory ? ERRCODE_OUT_OF_MEMORY
+                                                                  : ERRCODE_INTERNAL_ERROR),
+                  errmsg("could not load rowguard keys: %s", error.detail)));
+}
+
+void ReportSkippedKeys() {
+  if (skipped_count > 0) {
+    ereport(WARNING, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg_plural("rowguard ignored %d stored key that no longer parses",
+                                    "rowguard ignored %d stored keys that no longer parse",
+                                    skipped_count, skipped_count),
+                      errdetail("Key \"%s\" was refused: %s.", skipped_kid, skipped_detail),
+                      errhint("Remove the key with rowguard.remove_key and add it again.")));
+  }
+}
+
+// Replaces the store with a new one: every issuer rule, and every key when
+// `with_keys` (else none yet). Opening the tables may process invalidations that
+// arrived meanwhile; the rows read are at least that new, so the store built from them
+// is current and marked valid.
+void LoadStore(bool with_keys) {
+  MemoryContext load_context =
+      AllocSetContextCreate(CurrentMemoryContext, "rowguard key load", ALLOCSET_SMALL_SIZES);
+  MemoryContext old_context = MemoryContextSwitchTo(load_context);
+  KeyRow* key_rows = nullptr;
+  IssuerRow* issuer_rows;
+  int key_count = 0;
+  if (with_keys) {
+    Relation keys_rel = table_open(keys_relid, AccessShareLock);
+    key_count = LoadKeys(keys_rel, nullptr, &key_rows);
+    table_close(keys_rel, AccessShareLock);
+  }
+  Relation issuers_rel = table_open(issuers_relid, AccessShareLock);
+  const int issuer_count = LoadIssuers(issuers_rel, &issuer_rows);
+  table_close(issuers_rel, AccessShareLock);
+  MemoryContextSwitchTo(old_context);
+
+  skipped_count = 0;
+  BridgeError error;
+  core::TrustStore* built = nullptr;
+  const bool ok = BridgeBuildStore(key_rows, key_count, issuer_rows, issuer_count, NoteSkippedKey,
+                                   &built, &error);
+  MemoryContextDelete(load_context);
+  if (!ok) ReportLoadFailure(error);
+  BridgeFreeStore(trust_store);
+  trust_store = built;
+  all_keys_loaded = with_keys;
+  store_valid = true;
+  ReportSkippedKeys();
+}
+
+// Adds the row stored under `kid`, if any, to the store (an index lookup).
+void LoadKey(const char* kid) {
+  MemoryContext load_context =
+      AllocSetContextCreate(CurrentMemoryContext, "rowguard key load", ALLOCSET_SMALL_SIZES);
+  MemoryContext old_context = MemoryContextSwitchTo(load_context);
+  KeyRow* rows;
+  Relation keys_rel = table_open(keys_relid, AccessShareLock);
+  const int count = LoadKeys(keys_rel, kid, &rows);
+  table_close(keys_rel, AccessShareLock);
+  MemoryContextSwitchTo(old_context);
+
+  skipped_count = 0;
+  BridgeError error;
+  bool ok = true;
+  for (int i = 0; i < count && ok; ++i) ok = BridgeAddKey(trust_store, rows[i], NoteSkippedKey, &error);
+  MemoryContextDelete(load_context);
+  if (!ok) {
+    // The store may hold part of what it should: build it again next time.
+    store_valid = false;
+    ReportLoadFailure(error);
+  }
+  ReportSkippedKeys();
+}
+
 }  // namespace
 
 void RegisterKeyStoreInvalidation() { CacheRegisterRelcacheCallback(InvalidateStore, 0); }
@@ -162,46 +262,30 @@ bool EnsureKeyStore(const char** problem) {
   }
   keys_relid = keys;
   issuers_relid = issuers;
+  // Issuer rules are few: all of them. Keys come one kid at a time (EnsureKeyFor).
+  LoadStore(false);
+  return true;
+}
 
-  MemoryContext load_context =
-      AllocSetContextCreate(CurrentMemoryContext, "rowguard key load", ALLOCSET_SMALL_SIZES);
-  MemoryContext old_context = MemoryContextSwitchTo(load_context);
-  KeyRow* key_rows;
-  IssuerRow* issuer_rows;
-  Relation keys_rel = table_open(keys, AccessShareLock);
-  const int key_count = LoadKeys(keys_rel, &key_rows);
-  table_close(keys_rel, AccessShareLock);
-  Relation issuers_rel = table_open(issuers, AccessShareLock);
-  const int issuer_count = LoadIssuers(issuers_rel, &issuer_rows);
-  table_close(issuers_rel, AccessShareLock);
-  MemoryContextSwitchTo(old_context);
-
-  // Opening the tables may have processed invalidations that arrived meanwhile; the
-  // rows just read are at least that new, so the store built from them is current.
-  skipped_count = 0;
-  BridgeError error;
-  core::TrustStore* built = nullptr;
-  const bool ok = BridgeBuildStore(key_rows, key_count, issuer_rows, issuer_count, NoteSkippedKey,
-                                   &built, &error);
-  MemoryContextDelete(load_context);
-  if (ok) {
-    BridgeFreeStore(trust_store);
-    trust_store = built;
+bool EnsureKeyFor(const char* kid, const char** problem) {
+  if (IsParallelWorker()) elog(ERROR, "rowguard keys cannot be loaded in a parallel worker");
+  // A key change seen while reading the row (opening a table processes invalidations)
+  // makes the rest of the store stale: build it again and read again, a bounded number
+  // of times (the next statement's EnsureKeyStore rebuilds it in any case).
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (!EnsureKeyStore(problem)) return false;
+    if (all_keys_loaded) return true;
+    if (kid == nullptr) {
+      LoadStore(true);
+    } else if (BridgeStoreHasKey(trust_store, kid)) {
+      return true;
+    } else {
+      // Bounded: a backend that met more kids than kMaxLoadedKeys starts over.
+      if (BridgeStoreKeyCount(trust_store) >= kMaxLoadedKeys) LoadStore(false);
+      LoadKey(kid);
+    }
+    if (store_valid) return true;
   }
-  if (!ok) {
-    ereport(ERROR, (errcode(error.kind == FailureKind::kOutOfMemory ? ERRCODE_OUT_OF_MEMORY
-                                                                    : ERRCODE_INTERNAL_ERROR),
-                    errmsg("could not load rowguard keys: %s", error.detail)));
-  }
-  if (skipped_count > 0) {
-    ereport(WARNING, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                      errmsg_plural("rowguard ignored %d stored key that no longer parses",
-                                    "rowguard ignored %d stored keys that no longer parse",
-                                    skipped_count, skipped_count),
-                      errdetail("Key \"%s\" was refused: %s.", skipped_kid, skipped_detail),
-                      errhint("Remove the key with rowguard.remove_key and add it again.")));
-  }
-  store_valid = true;
   return true;
 }
 

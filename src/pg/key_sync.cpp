@@ -18,6 +18,7 @@ extern "C" {
 #include <cstdlib>
 #include <cstring>
 
+#include "rowguard/core/enum_table.hpp"
 #include "rowguard/pg/key_sync.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/sql_function.hpp"
@@ -29,6 +30,24 @@ namespace {
 // Polled by libcurl while it waits. Only a cancel or a termination request aborts the
 // fetch; other interrupts (catch-up, barriers) wait until it returns.
 bool FetchInterrupted() { return QueryCancelPending || ProcDiePending; }
+
+// The SQLSTATE of each way a fetch fails: input the caller can correct is 22023, the rest
+// says where the connection failed.
+constexpr core::EnumRow<FetchFailureKind, int> kFetchFailureSqlstates[] = {
+    {FetchFailureKind::kNone, ERRCODE_CONNECTION_FAILURE},
+    {FetchFailureKind::kBadUrl, ERRCODE_INVALID_PARAMETER_VALUE},
+    {FetchFailureKind::kConnect, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION},
+    {FetchFailureKind::kTimeout, ERRCODE_CONNECTION_FAILURE},
+    {FetchFailureKind::kTransfer, ERRCODE_CONNECTION_FAILURE},
+    {FetchFailureKind::kStatus, ERRCODE_CONNECTION_FAILURE},
+    {FetchFailureKind::kTooLarge, ERRCODE_PROGRAM_LIMIT_EXCEEDED},
+    {FetchFailureKind::kNotJson, ERRCODE_INVALID_PARAMETER_VALUE},
+    {FetchFailureKind::kRedirect, ERRCODE_INVALID_PARAMETER_VALUE},
+    {FetchFailureKind::kInterrupted, ERRCODE_QUERY_CANCELED},
+    {FetchFailureKind::kInternal, ERRCODE_INTERNAL_ERROR},
+};
+static_assert(core::CoversInOrder(kFetchFailureSqlstates, kFetchFailureKindCount),
+              "one SQLSTATE per FetchFailureKind, in declaration order");
 
 }  // namespace
 
@@ -47,28 +66,8 @@ void FetchJson(const char* url, FetchPlain* out) {
 }
 
 void ReportFetchFailure(const char* url, const FetchPlain& fetch) {
-  int code = ERRCODE_CONNECTION_FAILURE;
-  switch (fetch.failure) {
-    case FetchFailureKind::kBadUrl:
-    case FetchFailureKind::kNotJson:
-    case FetchFailureKind::kRedirect:
-      code = ERRCODE_INVALID_PARAMETER_VALUE;
-      break;
-    case FetchFailureKind::kConnect:
-      code = ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION;
-      break;
-    case FetchFailureKind::kTooLarge:
-      code = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
-      break;
-    case FetchFailureKind::kInterrupted:
-      code = ERRCODE_QUERY_CANCELED;
-      break;
-    case FetchFailureKind::kInternal:
-      code = ERRCODE_INTERNAL_ERROR;
-      break;
-    default:
-      break;
-  }
+  const int code = core::ValueOf(kFetchFailureSqlstates, fetch.failure,
+                                 static_cast<int>(ERRCODE_CONNECTION_FAILURE));
   char detail[kDetailSize];
   strlcpy(detail, fetch.detail, sizeof(detail));
   detail[0] = static_cast<char>(pg_toupper(static_cast<unsigned char>(detail[0])));

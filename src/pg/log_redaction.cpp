@@ -13,6 +13,7 @@ extern "C" {
 #include <cstring>
 
 #include "rowguard/core/token_text.hpp"
+#include "rowguard/pg/hooks.hpp"
 #include "rowguard/pg/statement_masking.hpp"
 
 namespace rowguard::pg {
@@ -46,8 +47,7 @@ void RedactingEmitLog(ErrorData* edata) {
 }  // namespace
 
 void InstallLogRedaction() {
-  previous_emit_log = emit_log_hook;
-  emit_log_hook = RedactingEmitLog;
+  ChainHook(emit_log_hook, previous_emit_log, RedactingEmitLog);
 }
 
 }  // namespace rowguard::pg

@@ -1,14 +1,16 @@
-// Module entry: the settings, key-store invalidation, and the log hook that keeps
-// statements holding tokens out of the server log.
+// Module entry: the settings, key-store invalidation, the log hook that keeps
+// statements holding tokens out of the server log, and, preloaded, the warm-up.
 extern "C" {
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 
 PG_MODULE_MAGIC;
 PGDLLEXPORT void _PG_init(void);
 }
 
+#include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/key_store.hpp"
 #include "rowguard/pg/key_sync.hpp"
 #include "rowguard/pg/lifecycle.hpp"
@@ -26,4 +28,10 @@ void _PG_init(void) {
   rowguard::pg::InstallLogRedaction();
   rowguard::pg::KeySyncInit();
   rowguard::pg::ObserveInit();
+  // Preloaded, the postmaster does OpenSSL's one-time work once (a verification per
+  // algorithm family) and every backend inherits it (docs/performance.md, "New
+  // connections"). The warm-up failing only leaves that work to the first token.
+  if (process_shared_preload_libraries_in_progress && !rowguard::pg::BridgeWarmUp()) {
+    ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX "could not warm up token verification")));
+  }
 }

@@ -43,6 +43,7 @@ extern "C" {
 
 #include "rowguard/pg/claim_path.hpp"
 #include "rowguard/pg/core_bridge.hpp"
+#include "rowguard/pg/hooks.hpp"
 #include "rowguard/pg/lifecycle.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/identity.hpp"
@@ -193,17 +194,11 @@ ProcessUtility_hook_type previous_process_utility = nullptr;
 
 void BoundExecutorStart(QueryDesc* query, int eflags) {
   CheckBoundIdentity();
-  if (previous_executor_start != nullptr)
-    previous_executor_start(query, eflags);
-  else
-    standard_ExecutorStart(query, eflags);
+  CallExecutorStart(previous_executor_start, query, eflags);
 }
 
 void BoundExecutorEnd(QueryDesc* query) {
-  if (previous_executor_end != nullptr)
-    previous_executor_end(query);
-  else
-    standard_ExecutorEnd(query);
+  CallExecutorEnd(previous_executor_end, query);
   EnforceBoundRole();
 }
 
@@ -229,12 +224,8 @@ void BoundProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read
   const bool checked = bound_applied && !InWorker() && !EndsOrInspects(statement);
   if (bound_applied && !InWorker() && ChangesRole(statement)) ReportRoleChangeRefused();
   if (checked) CheckBoundIdentity();
-  if (previous_process_utility != nullptr)
-    previous_process_utility(pstmt, query_string, read_only_tree, context, params, query_env,
-                             dest, qc);
-  else
-    standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env,
-                            dest, qc);
+  CallProcessUtility(previous_process_utility, pstmt, query_string, read_only_tree, context,
+                     params, query_env, dest, qc);
   if (!IsA(statement, TransactionStmt)) EnforceBoundRole();
 }
 
@@ -263,12 +254,9 @@ void OnSubXactEvent(SubXactEvent event, SubTransactionId, SubTransactionId, void
 void ForgetRoleBindings() { bindings_valid = false; }
 
 void RegisterRoleBindingHooks() {
-  previous_executor_start = ExecutorStart_hook;
-  ExecutorStart_hook = BoundExecutorStart;
-  previous_executor_end = ExecutorEnd_hook;
-  ExecutorEnd_hook = BoundExecutorEnd;
-  previous_process_utility = ProcessUtility_hook;
-  ProcessUtility_hook = BoundProcessUtility;
+  ChainHook(ExecutorStart_hook, previous_executor_start, BoundExecutorStart);
+  ChainHook(ExecutorEnd_hook, previous_executor_end, BoundExecutorEnd);
+  ChainHook(ProcessUtility_hook, previous_process_utility, BoundProcessUtility);
   RegisterXactCallback(OnXactEvent, nullptr);
   RegisterSubXactCallback(OnSubXactEvent, nullptr);
 }

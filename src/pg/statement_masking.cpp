@@ -25,7 +25,9 @@ extern "C" {
 #include <cstring>
 
 #include "rowguard/core/token_text.hpp"
+#include "rowguard/pg/citus.hpp"
 #include "rowguard/pg/identity.hpp"
+#include "rowguard/pg/hooks.hpp"
 #include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/session_state_guard.hpp"
 #include "rowguard/pg/statement_masking.hpp"
@@ -95,12 +97,12 @@ void MaskingProcessUtility(PlannedStmt* pstmt, const char* query_string, bool re
   if (hint != TokenScopeHint::kUnknown) pending_token_scope = hint;
   PG_TRY();
   {
-    if (previous_process_utility != nullptr) {
-      previous_process_utility(pstmt, query_string, read_only_tree, context, params, query_env,
-                               dest, qc);
+    // Under Citus a SET LOCAL rowguard.token runs as the statement Citus forwards.
+    if (RunTokenSetLocalForCitus(pstmt->utilityStmt)) {
+      // done: rowguard.token is set here and on the workers
     } else {
-      standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest,
-                              qc);
+      CallProcessUtility(previous_process_utility, pstmt, query_string, read_only_tree, context,
+                         params, query_env, dest, qc);
     }
   }
   PG_FINALLY();
@@ -120,17 +122,13 @@ void MaskingExecutorStart(QueryDesc* query_desc, int eflags) {
       !IsParallelWorker() && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0) {
     (void)RequireCurrentIdentity();
   }
-  if (previous_executor_start != nullptr) {
-    previous_executor_start(query_desc, eflags);
-  } else {
-    standard_ExecutorStart(query_desc, eflags);
-  }
+  CallExecutorStart(previous_executor_start, query_desc, eflags);
 }
 
 }  // namespace
 
 bool MaskStatementText(const char* text) {
-  if (text == nullptr) return false;
+  if (text == nullptr || ForwardingTokenToCitus()) return false;
   const std::size_t length = strlen(text);
   if (!core::HasTokenRun(text, length)) return false;
   // The statement's text is this backend's own buffer (the protocol message, a plan
@@ -143,12 +141,9 @@ void InstallStatementHooks() {
   // The statement that loads rowguard (often the first SET rowguard.token or
   // authenticate() of a session) was parsed before these hooks existed.
   if (MaskStatementText(debug_query_string)) ReportAgain(debug_query_string, 0);
-  previous_post_parse_analyze = post_parse_analyze_hook;
-  post_parse_analyze_hook = MaskingPostParseAnalyze;
-  previous_process_utility = ProcessUtility_hook;
-  ProcessUtility_hook = MaskingProcessUtility;
-  previous_executor_start = ExecutorStart_hook;
-  ExecutorStart_hook = MaskingExecutorStart;
+  ChainHook(post_parse_analyze_hook, previous_post_parse_analyze, MaskingPostParseAnalyze);
+  ChainHook(ProcessUtility_hook, previous_process_utility, MaskingProcessUtility);
+  ChainHook(ExecutorStart_hook, previous_executor_start, MaskingExecutorStart);
 }
 
 }  // namespace rowguard::pg

@@ -13,6 +13,7 @@ extern "C" {
 #include "utils/tuplestore.h"
 }
 
+#include "rowguard/pg/hooks.hpp"
 #include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/observe_shared.hpp"
 #include "rowguard/pg/sql_function.hpp"
@@ -69,10 +70,8 @@ const char* OutcomeName(int index) {
 
 void ObserveInit() {
   if (!process_shared_preload_libraries_in_progress) return;
-  previous_shmem_request_hook = shmem_request_hook;
-  shmem_request_hook = RequestSharedMemory;
-  previous_shmem_startup_hook = shmem_startup_hook;
-  shmem_startup_hook = AttachSharedMemory;
+  ChainHook(shmem_request_hook, previous_shmem_request_hook, RequestSharedMemory);
+  ChainHook(shmem_startup_hook, previous_shmem_startup_hook, AttachSharedMemory);
 }
 
 bool ObserveShared() { return shared_stats != nullptr; }

@@ -2,6 +2,7 @@
 // log (include/rowguard/pg/token_error.hpp).
 #include "rowguard/pg/token_error.hpp"
 
+#include "rowguard/pg/hooks.hpp"
 #include "rowguard/pg/observe.hpp"
 
 extern "C" {
@@ -51,8 +52,7 @@ void SetInvalidTokenCheckError(const char* detail) {
 }
 
 void InstallTokenStatementHiding() {
-  previous_emit_log_hook = emit_log_hook;
-  emit_log_hook = HideTokenStatements;
+  ChainHook(emit_log_hook, previous_emit_log_hook, HideTokenStatements);
 }
 
 }  // namespace rowguard::pg

@@ -4,8 +4,12 @@
 //   BM_Bare<alg>    the primitive alone: HMAC via EVP_MAC with the key already set, or
 //                   EVP_DigestVerifyInit_ex + EVP_DigestVerify on a pre-parsed EVP_PKEY,
 //                   over the same signing input and signature as the token
-//   BM_Verify<alg>  TrustStore::Verify of the whole token: Bearer, segments, base64url,
-//                   strict header and payload JSON, key lookup, signature, claim rules
+//   BM_Verify<alg>  TrustStore::VerifyInto of the whole token (result buffers reused, as
+//                   the server does): Bearer, segments, base64url, strict header and
+//                   payload JSON, key lookup, signature, claim rules
+//   BM_OwnedResultHS256  the same through TrustStore::Verify (a new result per token)
+//   BM_SharedCacheProxy  a hit in a shared verified-token cache (hash, shared lock, copy)
+//   BM_LoadKey<alg> ParseJwk of a stored public key (a backend's first token of a kid)
 //
 // scripts/bench-core.sh runs this and prints the ratio table.
 #include <benchmark/benchmark.h>
@@ -15,11 +19,14 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
+#include <pthread.h>
+
 #include <cstring>
 #include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 
 #include "../unit/test_keys.hpp"
 #include "rowguard/core/base64url.hpp"
@@ -90,10 +97,6 @@ const Fixture& FixtureFor(Algorithm alg) {
   return f;
 }
 
-bool IsHmac(Algorithm alg) {
-  return alg == Algorithm::kHS256 || alg == Algorithm::kHS384 || alg == Algorithm::kHS512;
-}
-
 bool IsPss(Algorithm alg) {
   return alg == Algorithm::kPS256 || alg == Algorithm::kPS384 || alg == Algorithm::kPS512;
 }
@@ -153,7 +156,22 @@ void Bare(benchmark::State& state, Algorithm alg) {
   }
 }
 
+// VerifyInto with one result kept between tokens, as the server's bridge calls it.
 void Verify(benchmark::State& state, Algorithm alg) {
+  const Fixture& f = FixtureFor(alg);
+  rowguard::core::VerifiedToken out;
+  for (auto _ : state) {
+    auto status = f.store.VerifyInto(f.token, kNow, f.options, &out);
+    if (!status.ok()) state.SkipWithError(status.failure().detail.c_str());
+    benchmark::DoNotOptimize(out);
+  }
+  state.counters["token_bytes"] = static_cast<double>(f.token.size());
+  state.counters["input_bytes"] = static_cast<double>(f.signing_input.size());
+}
+
+// Verify returning an owned result (a new VerifiedToken per token): what VerifyInto
+// saves.
+void OwnedResult(benchmark::State& state, Algorithm alg) {
   const Fixture& f = FixtureFor(alg);
   for (auto _ : state) {
     auto result = f.store.Verify(f.token, kNow, f.options);
@@ -181,6 +199,43 @@ void ClaimsOnly(benchmark::State& state) {
   }
 }
 
+// What a backend does once per stored key it meets (the lazy key store): parse the
+// stored public JWK, which passed every check when it was added.
+void LoadKey(benchmark::State& state, Algorithm alg) {
+  const Fixture& f = FixtureFor(alg);
+  for (auto _ : state) {
+    auto key = rowguard::core::ParseJwk(f.generated.public_jwk, alg,
+                                        rowguard::core::PrivateKeyCheck::kSkip);
+    if (!key.ok()) state.SkipWithError("ParseJwk");
+    benchmark::DoNotOptimize(key);
+  }
+}
+
+// What a verified-token cache in shared memory would cost per hit, for the question
+// whether one pays for itself (docs/performance.md): hash the token, take a shared
+// lock (a process-shared pthread rwlock, as close to an LWLock in shared mode as a
+// server-free binary gets), find the entry, copy the identity block (1 KB) out, release.
+void SharedCacheProxy(benchmark::State& state) {
+  const Fixture& f = FixtureFor(Algorithm::kES256);
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+  pthread_rwlockattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+  pthread_rwlock_t lock;
+  pthread_rwlock_init(&lock, &attr);
+  std::unordered_map<std::string, std::string> table;
+  for (int i = 0; i < 1000; ++i) table.emplace(f.token + std::to_string(i), std::string(1024, 'x'));
+  const std::string key = f.token + "500";
+  char block[1024];
+  for (auto _ : state) {
+    pthread_rwlock_rdlock(&lock);
+    auto found = table.find(key);
+    if (found != table.end()) std::memcpy(block, found->second.data(), sizeof(block));
+    pthread_rwlock_unlock(&lock);
+    benchmark::DoNotOptimize(block);
+  }
+  pthread_rwlock_destroy(&lock);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -189,6 +244,12 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(("BM_Bare" + name).c_str(), Bare, alg);
     benchmark::RegisterBenchmark(("BM_Verify" + name).c_str(), Verify, alg);
   }
+  for (Algorithm alg : {Algorithm::kHS256, Algorithm::kRS256, Algorithm::kES256, Algorithm::kEdDSA}) {
+    benchmark::RegisterBenchmark(("BM_LoadKey" + std::string(AlgorithmName(alg))).c_str(), LoadKey,
+                                 alg);
+  }
+  benchmark::RegisterBenchmark("BM_OwnedResultHS256", OwnedResult, Algorithm::kHS256);
+  benchmark::RegisterBenchmark("BM_SharedCacheProxy", SharedCacheProxy);
   benchmark::RegisterBenchmark("BM_ParseCompactHS256", ParseOnly);
   benchmark::RegisterBenchmark("BM_ParseRegisteredClaims", ClaimsOnly);
   benchmark::Initialize(&argc, argv);

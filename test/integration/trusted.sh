@@ -24,6 +24,7 @@ cleanup() {
   "${PSQL[@]}" -U postgres -d postgres >/dev/null 2>&1 <<SQL
 DROP DATABASE IF EXISTS $DB;
 DROP DATABASE IF EXISTS $PLANTED;
+DROP DATABASE IF EXISTS ${DB}_restored;
 DROP ROLE IF EXISTS $OWNER;
 SQL
 }
@@ -50,6 +51,7 @@ cleanup
 CREATE ROLE $OWNER LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS;
 CREATE DATABASE $DB OWNER $OWNER;
 CREATE DATABASE $PLANTED OWNER $OWNER;
+CREATE DATABASE ${DB}_restored OWNER $OWNER;
 SQL
 
 # --- install as the database owner ---------------------------------------------------------
@@ -98,6 +100,19 @@ check "owner installs the supabase compatibility functions" "ok" \
 "${PGBIN:+$PGBIN/}pg_dump" -U "$OWNER" -d "$DB" --exclude-table-data=public.docs -f /dev/null 2>/tmp/rg_trusted_dump.$$ && dump=ok || dump=$(head -n 2 /tmp/rg_trusted_dump.$$)
 rm -f /tmp/rg_trusted_dump.$$
 check "owner dumps its database, rowguard's configuration tables included" "ok" "$dump"
+# ... and restores it into another database of its own: the keys, issuers (and
+# revocations) it manages come back; nothing needs a superuser (--no-owner: the schema
+# rowguard belongs to the bootstrap superuser, which the owner cannot assign; role
+# bindings and JWKS URIs are a superuser's to restore, docs/install.md).
+dumpfile=/tmp/rg_trusted_dump.$$.fc
+"${PGBIN:+$PGBIN/}pg_dump" -Fc -U "$OWNER" -d "$DB" --exclude-table-data=public.docs \
+  --exclude-table-data=rowguard.role_bindings --exclude-table-data=rowguard.jwks_sources -f "$dumpfile" 2>/dev/null
+restore=$("${PGBIN:+$PGBIN/}pg_restore" -U "$OWNER" -d "${DB}_restored" --no-owner --exit-on-error "$dumpfile" 2>&1 | head -n 2)
+rm -f "$dumpfile"
+check "owner restores its dump as itself" "" "$restore"
+check "the restored database has the same keys" \
+  "$(as_owner "SELECT string_agg(kid, ',' ORDER BY kid) FROM rowguard.keys")" \
+  "$(as_owner "SELECT string_agg(kid, ',' ORDER BY kid) FROM rowguard.keys" "${DB}_restored")"
 
 # --- what the owner must not be able to do -------------------------------------------------
 check "owner cannot create in schema rowguard" "42501" \

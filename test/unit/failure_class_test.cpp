@@ -66,8 +66,11 @@ TEST(FailureClassTest, RealRejections) {
       SignCompact(key.value(), R"({"sub":"u","exp":)" + std::to_string(kNow + 60) + "}").value();
   ASSERT_TRUE(store.Verify(good, kNow, options).ok());
 
+  // Change the first character of the signature: the last one also carries padding
+  // bits, and a non-zero padding bit is a malformed token, not a bad signature.
   std::string tampered = good;
-  tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+  const std::size_t first = good.rfind('.') + 1;
+  tampered[first] = tampered[first] == 'A' ? 'B' : 'A';
   EXPECT_EQ(class_of(tampered), FailureClass::kSignature);
   EXPECT_EQ(class_of(SignCompact(key.value(), R"({"exp":1})").value()), FailureClass::kExpired);
   EXPECT_EQ(class_of("not.a-token"), FailureClass::kMalformed);

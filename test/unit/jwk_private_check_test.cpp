@@ -58,3 +58,30 @@ TEST(PrivateKeyCheck, FullCheckRefusesMismatchedPrivateParts) {
 
 }  // namespace
 }  // namespace rowguard::core
+
+namespace rowguard::core {
+namespace {
+
+// A reload skips OpenSSL's EC public check (the order multiplication), but a point off
+// the curve is still refused by the import itself, in both modes; a stored EC key
+// reloaded with kSkip verifies what it signed.
+TEST(PrivateKeyCheck, SkippedCheckStillRefusesAnEcPointOffTheCurve) {
+  const std::string jwk = ReadFixture("es256.jwk.json");
+  ASSERT_FALSE(jwk.empty());
+  // Another valid 32-byte y for the same x: (x, y') is not on P-256.
+  const std::string off_curve =
+      WithMember(jwk, "y", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE");
+  for (PrivateKeyCheck check : {PrivateKeyCheck::kFull, PrivateKeyCheck::kSkip}) {
+    auto key = ParseJwk(off_curve, std::nullopt, check);
+    ASSERT_FALSE(key.ok());
+    EXPECT_EQ(key.failure().code, ErrorCode::kBadKey);
+  }
+  auto key = ParseJwk(jwk, std::nullopt, PrivateKeyCheck::kSkip);
+  ASSERT_TRUE(key.ok()) << key.failure().detail;
+  auto signature = key.value().Sign("payload");
+  ASSERT_TRUE(signature.ok());
+  EXPECT_TRUE(key.value().Verify("payload", signature.value()).ok());
+}
+
+}  // namespace
+}  // namespace rowguard::core

@@ -326,3 +326,53 @@ TEST(ParseCompact, Rfc7797UnencodedPayloadIsRejected) {
 
 }  // namespace
 }  // namespace rowguard::core
+
+namespace rowguard::core {
+namespace {
+
+// PeekHeader reads only what the key store needs (the kid) and agrees with ParseCompact
+// on every header it accepts; it never accepts a header ParseCompact refuses.
+TEST(PeekHeader, ReadsTheKidOfTheHeaderOnly) {
+  JwsHeader header;
+  ASSERT_TRUE(PeekHeader(Token(R"({"alg":"ES256","kid":"k-7"})"), kMax, &header).ok());
+  EXPECT_EQ(header.alg, Algorithm::kES256);
+  EXPECT_TRUE(header.has_kid);
+  EXPECT_EQ(header.kid, "k-7");
+  // The payload and signature are not looked at.
+  ASSERT_TRUE(PeekHeader(EncodeBase64Url(R"({"alg":"HS256"})") + ".%%%.", kMax, &header).ok());
+  EXPECT_FALSE(header.has_kid);
+  EXPECT_TRUE(header.kid.empty());
+}
+
+TEST(PeekHeader, RefusesWhatParseCompactRefusesInTheHeader) {
+  JwsHeader header;
+  for (const char* bad : {R"({"alg":"none","kid":"k"})", R"({"alg":"HS256","kid":7})",
+                          R"({"alg":"HS256","crit":["x"]})", R"({"alg":"HS256","kid":"a","kid":"b"})",
+                          R"([1])"}) {
+    const std::string token = Token(bad);
+    EXPECT_FALSE(PeekHeader(token, kMax, &header).ok()) << bad;
+    EXPECT_FALSE(ParseCompact(token, kMax).ok()) << bad;
+  }
+  EXPECT_FALSE(PeekHeader("no-dots-at-all", kMax, &header).ok());
+  EXPECT_FALSE(PeekHeader(".abc.def", kMax, &header).ok());
+  EXPECT_FALSE(PeekHeader("a*b.c.d", kMax, &header).ok());
+  EXPECT_EQ(PeekHeader(Token(R"({"alg":"HS256"})"), 10, &header).failure().code,
+            ErrorCode::kTokenTooLarge);
+}
+
+TEST(PeekHeader, AgreesWithTheRememberedHeader) {
+  // ParseCompact remembers the last good header per thread; PeekHeader reads the memo.
+  const std::string a = Token(R"({"alg":"RS256","kid":"a"})");
+  const std::string b = Token(R"({"alg":"ES384","kid":"b"})");
+  ASSERT_TRUE(ParseCompact(a, kMax).ok());
+  JwsHeader header;
+  ASSERT_TRUE(PeekHeader(b, kMax, &header).ok());
+  EXPECT_EQ(header.kid, "b");
+  EXPECT_EQ(header.alg, Algorithm::kES384);
+  ASSERT_TRUE(PeekHeader(a, kMax, &header).ok());
+  EXPECT_EQ(header.kid, "a");
+  EXPECT_EQ(header.alg, Algorithm::kRS256);
+}
+
+}  // namespace
+}  // namespace rowguard::core

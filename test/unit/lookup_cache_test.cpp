@@ -45,7 +45,9 @@ TEST(LookupCache, StaysWithinItsByteBoundEvictingLeastRecentlyUsed) {
     cache.Insert('j', "issuer", "jti-" + std::to_string(i), i);
     ASSERT_LE(cache.bytes(), bound);
     // Touch entry 0 so it stays the most recently used one.
-    if (i > 0) ASSERT_EQ(cache.Find('j', "issuer", "jti-0"), 0) << i;
+    if (i > 0) {
+      ASSERT_EQ(cache.Find('j', "issuer", "jti-0"), 0) << i;
+    }
   }
   EXPECT_GT(cache.size(), 5u);
   EXPECT_LE(cache.size(), 10u);

@@ -537,3 +537,46 @@ TEST(SignCompact, KidIsJsonEscaped) {
 
 }  // namespace
 }  // namespace rowguard::core
+
+namespace rowguard::core {
+namespace {
+
+// VerifyInto reuses the caller's result between tokens: every field is the new token's,
+// nothing of the previous one survives (a claim the new token lacks is absent), and a
+// failure in between changes nothing of that.
+TEST(VerifyInto, ReusedResultHoldsOnlyTheLatestToken) {
+  const TestKey generated = MakeTestKey(Algorithm::kHS256);
+  TrustStore store;
+  store.AddKey(MustParse(generated.private_jwk));
+  const Key& key = *store.FindKey(generated.kid);
+  VerifyOptions options;
+  VerifiedToken out;
+  const std::string full = MustSign(
+      key, R"({"iss":"https://issuer.example/long/enough/to/allocate","sub":"user-one-with-a-long-id",)"
+           R"("jti":"jti-number-one-long-enough-to-allocate","aud":["a","b"],"exp":)" +
+               std::to_string(kNow + 60) + "}");
+  ASSERT_TRUE(store.VerifyInto(full, kNow, options, &out).ok());
+  EXPECT_EQ(out.claims.sub, "user-one-with-a-long-id");
+  EXPECT_EQ(out.claims.aud.size(), 2u);
+
+  const std::string bare = MustSign(key, R"({"sub":"two","exp":)" + std::to_string(kNow + 60) + "}");
+  EXPECT_FALSE(store.VerifyInto(bare + "x", kNow, options, &out).ok());
+  ASSERT_TRUE(store.VerifyInto(bare, kNow, options, &out).ok());
+  EXPECT_EQ(out.claims.sub, "two");
+  EXPECT_FALSE(out.claims.iss.has_value());
+  EXPECT_FALSE(out.claims.jti.has_value());
+  EXPECT_FALSE(out.claims.has_aud);
+  EXPECT_TRUE(out.claims.aud.empty());
+  EXPECT_EQ(out.claims_json, R"({"sub":"two","exp":)" + std::to_string(kNow + 60) + "}");
+  EXPECT_EQ(out.kid, generated.kid);
+
+  // And the same as Verify gives.
+  auto owned = store.Verify(bare, kNow, options);
+  ASSERT_TRUE(owned.ok());
+  EXPECT_EQ(owned.value().claims_json, out.claims_json);
+  EXPECT_EQ(owned.value().claims.sub, out.claims.sub);
+  EXPECT_EQ(owned.value().claims.exp, out.claims.exp);
+}
+
+}  // namespace
+}  // namespace rowguard::core

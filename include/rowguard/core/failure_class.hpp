@@ -17,13 +17,13 @@ enum class FailureClass {
   kMalformed,    // not a well-formed compact JWS, bad JSON, bad header or time claim
   kRevoked,      // revoked by jti or subject
   kRole,         // names a database role the issuer may not bind
-  kOther,        // anything else (missing exp, lifetime too long, internal errors)
+  kOther,        // anything else (missing exp, lifetime too long, internal errors); last
 };
 
 constexpr int kFailureClassCount = static_cast<int>(FailureClass::kOther) + 1;
 
-// The class of a token failure. Every ErrorCode is listed (no default), so a new code
-// makes the compiler point here.
+// The class of a token failure. Every ErrorCode has a row in failure_class.cpp's table,
+// which a static_assert checks, so a new code makes the compiler point there.
 FailureClass ClassOf(ErrorCode code) noexcept;
 
 // The name rowguard.stats() shows for a class ("signature", "expired", ...).

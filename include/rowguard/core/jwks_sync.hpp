@@ -18,7 +18,8 @@ struct KeyFingerprint {
   std::string thumbprint;
 };
 
-enum class SyncAction { kAdded, kKept, kReplaced, kRemoved };
+enum class SyncAction { kAdded, kKept, kReplaced, kRemoved };  // kRemoved stays last
+constexpr int kSyncActionCount = static_cast<int>(SyncAction::kRemoved) + 1;
 const char* SyncActionName(SyncAction action) noexcept;
 
 struct SyncStep {

@@ -37,6 +37,11 @@ Result<CompactJws> ParseCompact(std::string_view token, std::size_t max_bytes);
 // failure *out holds what was read so far (header.kid when the header got that far).
 Status ParseCompactInto(std::string_view token, std::size_t max_bytes, CompactJws* out);
 
+// The header alone (size cap, header segment, header rules), so a caller can find the
+// key a token names before verifying it. Nothing is verified; ParseCompact still
+// applies every rule to the whole token.
+Status PeekHeader(std::string_view token, std::size_t max_bytes, JwsHeader* out);
+
 // Builds header {"alg","typ":"JWT","kid"} and signs: returns the compact token.
 // `claims_json` must be a JSON object (checked strictly).
 Result<std::string> SignCompact(const Key& key, std::string_view claims_json);

@@ -48,9 +48,10 @@ class Key {
   std::unique_ptr<KeyMaterial> material_;
 };
 
-// How much of a private JWK to check. kFull proves the private part matches the public
-// one (for RSA that includes primality tests of p and q: tens of milliseconds); kSkip
-// is for keys that passed kFull when they were stored and are only being reloaded.
+// How much of a JWK to check. kFull proves the private part matches the public one (for
+// RSA that includes primality tests of p and q: tens of milliseconds) and runs
+// OpenSSL's full EC public-key check; kSkip is for keys that passed kFull when they were
+// stored and are only being reloaded (an EC point off the curve is refused either way).
 enum class PrivateKeyCheck { kFull, kSkip };
 
 // Parses one JWK object. The algorithm is the JWK's "alg", else `default_alg`, else

@@ -29,8 +29,10 @@ enum class ErrorCode {
   kAudienceMismatch,
   kIssuerMismatch,
   kBadKey,    // JWK input rejected
-  kInternal,  // an OpenSSL call failed unexpectedly
+  kInternal,  // an OpenSSL call failed unexpectedly (stays last: kErrorCodeCount)
 };
+
+constexpr int kErrorCodeCount = static_cast<int>(ErrorCode::kInternal) + 1;
 
 // A stable lower-case name of a code, for logs and tests.
 const char* ErrorCodeName(ErrorCode code) noexcept;

@@ -64,6 +64,12 @@ class TrustStore {
   Result<VerifiedToken> Verify(std::string_view token, std::int64_t now,
                                const VerifyOptions& options, TokenFacts* facts = nullptr) const;
 
+  // Verify into *out, reusing its buffers (a caller keeping one VerifiedToken between
+  // tokens allocates nothing for the result after the first). On failure *out is
+  // unspecified.
+  Status VerifyInto(std::string_view token, std::int64_t now, const VerifyOptions& options,
+                    VerifiedToken* out, TokenFacts* facts = nullptr) const;
+
   // The signature half of Verify (Bearer, ParseCompact, key choice, signature) without
   // reading the payload, for JWS whose payload is not a claims set (test vectors).
   Result<CompactJws> VerifySignature(std::string_view token, std::size_t max_token_bytes,

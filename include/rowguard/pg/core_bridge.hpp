@@ -88,6 +88,12 @@ bool BridgeBuildStore(const KeyRow* keys, int key_count, const IssuerRow* issuer
                       void (*skipped)(const char* kid, const char* detail),
                       core::TrustStore** store, BridgeError* error) noexcept;
 void BridgeFreeStore(core::TrustStore* store) noexcept;
+// Adds one stored row to `store` (the lazy key store loads keys one kid at a time); a
+// row that no longer parses is left out and reported through `skipped`.
+bool BridgeAddKey(core::TrustStore* store, const KeyRow& row,
+                  void (*skipped)(const char* kid, const char* detail),
+                  BridgeError* error) noexcept;
+int BridgeStoreKeyCount(const core::TrustStore* store) noexcept;
 // `store` may be nullptr (no keys).
 bool BridgeStoreHasKey(const core::TrustStore* store, const char* kid) noexcept;
 // True when the key stored under `kid` is the material with this RFC 7638 thumbprint.
@@ -99,6 +105,19 @@ bool BridgeSign(const core::TrustStore* store, const char* claims_json, std::siz
                 const char* kid, char** token, BridgeError* error) noexcept;
 
 // ---- tokens ----
+
+// What a token's header names, read before verification so that only its key need be
+// loaded: kNoKid (every key of its algorithm is a candidate), kKid (the kid is in the
+// caller's buffer), kKidTooLong (longer than the buffer) or kUnreadable (the header
+// breaks a rule; verification will say which).
+enum class TokenKey { kUnreadable, kNoKid, kKid, kKidTooLong };
+TokenKey BridgeTokenKid(const char* token, std::size_t length, std::size_t max_token_bytes,
+                        char* kid, std::size_t kid_size) noexcept;
+
+// core::WarmUp: OpenSSL's and the JSON parser's one-time work, done now. Returns false
+// when the warm-up did not verify everything (harmless: the first real token then
+// does that work).
+bool BridgeWarmUp() noexcept;
 
 struct VerifySettings {
   std::int64_t now;

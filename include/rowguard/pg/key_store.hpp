@@ -1,6 +1,7 @@
-// The key store of this backend: rowguard.keys and rowguard.issuers, read with a
-// catalog-snapshot scan and parsed once into the core's trust store, which this file
-// owns; dropped when a relcache invalidation of either table says they changed.
+// The key store of this backend: every rule of rowguard.issuers, and the rows of
+// rowguard.keys that tokens named (read with a catalog-snapshot index scan by kid and
+// parsed once), in the core's trust store, which this file owns; dropped when a
+// relcache invalidation of either table says they changed.
 #pragma once
 
 #include <cstdint>
@@ -17,12 +18,20 @@ extern std::uint64_t key_generation;
 // Registers the relcache callback; call once from _PG_init.
 void RegisterKeyStoreInvalidation();
 
-// Processes pending invalidations and (re)loads the store when stale. Reads the
-// tables with a catalog-snapshot scan (no privilege check, no active snapshot
-// needed). Must not run in a parallel worker. Returns false, with a static message in
-// *problem (a full sentence), when the tables cannot be read (rowguard not installed in
-// this database, or no transaction); raises an ERROR when loading fails otherwise.
+// Processes pending invalidations and, when stale, starts a new store with the issuer
+// rules and no key. Reads the tables with a catalog-snapshot scan (no privilege check,
+// no active snapshot needed). Must not run in a parallel worker. Returns false, with a
+// static message in *problem (a full sentence), when the tables cannot be read
+// (rowguard not installed in this database, or no transaction); raises an ERROR when
+// loading fails otherwise.
 bool EnsureKeyStore(const char** problem);
+
+// EnsureKeyStore, then makes sure the key stored under `kid` is in the store if there
+// is one (an index lookup the first time), or with kid == nullptr every stored key (a
+// token without "kid" may match any key of its algorithm). At most 1,000 keys (kMaxLoadedKeys)
+// are kept for lookups by kid; past that the store starts over. Same failures as
+// EnsureKeyStore.
+bool EnsureKeyFor(const char* kid, const char** problem);
 
 // The trust store as last loaded (nullptr before the first load). Valid until the next
 // EnsureKeyStore; only the bridge looks inside.

@@ -33,8 +33,9 @@ enum class FetchFailureKind {
   kNotJson,
   kRedirect,
   kInterrupted,
-  kInternal
+  kInternal  // stays last: kFetchFailureKindCount
 };
+constexpr int kFetchFailureKindCount = static_cast<int>(FetchFailureKind::kInternal) + 1;
 
 struct FetchPlain {
   FetchFailureKind failure;

@@ -38,12 +38,19 @@ SELECT pg_catalog.pg_extension_config_dump('rowguard.revocations', '');
 SELECT pg_catalog.pg_extension_config_dump('rowguard.role_bindings', '');
 
 -- Every change reaches every backend (and every hot standby) before its next statement.
-CREATE TRIGGER rowguard_revocations_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rowguard.revocations
-    FOR EACH STATEMENT EXECUTE FUNCTION rowguard._keys_changed();
-CREATE TRIGGER rowguard_role_bindings_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rowguard.role_bindings
-    FOR EACH STATEMENT EXECUTE FUNCTION rowguard._keys_changed();
+-- (The same statement trigger as on rowguard.keys and rowguard.issuers, one per table:
+-- rowguard_revocations_changed, rowguard_role_bindings_changed.)
+DO $$
+DECLARE
+    t name;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['revocations', 'role_bindings']::name[] LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rowguard.%I'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION rowguard._keys_changed()',
+                       'rowguard_' || t || '_changed', t);
+    END LOOP;
+END
+$$;
 
 -- The longest time, from `t`, during which a token of `p_issuer` that was already
 -- alive (or issued) at `t` can still be accepted: max_lifetime + leeway of the issuer

@@ -222,5 +222,13 @@ BEGIN
               WHERE e.extname = 'rowguard' LOOP
         EXECUTE format('GRANT SELECT ON %s TO @extowner@', t);
     END LOOP;
+    -- pg_restore of the owner's own dump writes the rows of the tables the owner already
+    -- manages through the functions granted above. Not role_bindings (allow_role is not
+    -- granted, see above) nor jwks_sources (network fetches): a superuser restores those.
+    FOR t IN SELECT to_regclass(n) FROM unnest(ARRAY['rowguard.keys', 'rowguard.issuers',
+                                                     'rowguard.revocations']) n
+              WHERE to_regclass(n) IS NOT NULL LOOP
+        EXECUTE format('GRANT INSERT ON %s TO @extowner@', t);
+    END LOOP;
 END
 $$;

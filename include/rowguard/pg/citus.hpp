@@ -1,0 +1,29 @@
+// rowguard on Citus (docs/scaling.md): the identity reaches the worker connections of a
+// transaction the way Citus forwards SET LOCAL, with the token's real text (the statement
+// text a client sent is masked as soon as it is parsed, see statement_masking.cpp).
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "nodes/nodes.h"
+}
+
+namespace rowguard::pg {
+
+// When Citus is loaded with citus.propagate_set_commands = 'local', runs
+// SET LOCAL rowguard.token = <token> through SPI, so that Citus' utility hook sends it to
+// the workers the transaction uses (now and later in the transaction); the SPI text is
+// not masked. Does nothing without Citus or with propagation off. Call after
+// rowguard.token was set to `token`, or instead of setting it locally.
+void ForwardTokenToCitus(const char* token);
+
+// For the ProcessUtility hook: a client's SET LOCAL rowguard.token = '...' under Citus'
+// 'local' propagation is run as ForwardTokenToCitus (which sets it here too) instead of
+// going on with its masked text, which Citus would forward. True when it did so.
+bool RunTokenSetLocalForCitus(const Node* statement);
+
+// True while ForwardTokenToCitus runs its statement: that text must not be masked.
+bool ForwardingTokenToCitus();
+
+}  // namespace rowguard::pg

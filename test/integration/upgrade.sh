@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# ALTER EXTENSION rowguard UPDATE from the released 0.1.0 to the default version, on a
+# database in use: keys (add_key, add_jwks), an issuer rule, tables protected by
+# tenant_policy / owner_policy / scope_policy as a table owner without superuser, and an
+# application session that holds a SESSION identity (SET rowguard.token) in another
+# connection and stays open across the update. After the update:
+#   - the held session keeps its identity and still sees only its own rows;
+#   - tokens made by other tools verify, new sessions are isolated, sign() works;
+#   - the keys and issuers are all still there and PUBLIC still cannot touch them;
+#   - the extension's schema equals a fresh CREATE EXTENSION rowguard in another database
+#     (pg_dump --schema-only --binary-upgrade of both, which dumps every member object of
+#     the extension, normalised only for OIDs, xids and pg_dump's per-run \restrict key);
+#   - a second ALTER EXTENSION rowguard UPDATE is a no-op.
+#
+# Own cluster (pick_port from ROWGUARD_UPGRADE_PORT, default 54470). Environment:
+# ROWGUARD_ROOT, PGBIN (scripts/test.sh exports both). Needs python3-psycopg.
+set -euo pipefail
+
+ROOT=${ROWGUARD_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+cd "$ROOT"
+# shellcheck source=scripts/pg-cluster.sh
+source scripts/pg-cluster.sh
+PY=/usr/bin/python3   # Debian's python3 with psycopg 3 (python3-psycopg)
+START=$SECONDS
+
+PORT=""
+cleanup() {
+  local rc=$?
+  if ((rc != 0)) && [[ -n "$PORT" ]]; then
+    echo "--- last lines of the server log ---"; tail -n 25 "$(cluster_log "$PORT")" || true
+  fi
+  [[ -n "$PORT" ]] && stop_cluster "$PORT"
+  ((rc == 0)) || echo "upgrade: FAIL after $((SECONDS - START))s"
+  return $rc
+}
+trap cleanup EXIT
+
+"$PY" -c 'import psycopg' 2>/dev/null ||
+  { echo "upgrade: $PY has no psycopg (Debian package python3-psycopg)" >&2; exit 1; }
+
+VERSION=$(sed -n "s/^default_version = '\(.*\)'/\1/p" rowguard.control)
+PORT=$(pick_port "${ROWGUARD_UPGRADE_PORT:-54470}")
+start_cluster "$PORT"
+
+PGHOST="$PGHOST" PGPORT="$PORT" FIXTURES="$ROOT/test/fixtures" VERSION="$VERSION" PGBIN="$PGBIN" \
+PYTHONPATH="$ROOT/test/integration" "$PY" - <<'PYEOF'
+import difflib, os, re, subprocess
+from scenario import (A, B, Checker, add_keys, check_hostile, check_in_use, connect, create_roles,
+                      create_tables, drop_roles, extversion, mint, one, set_token, sqlstate,
+                      tokens, visible)
+
+version = os.environ["VERSION"]
+ck = Checker("upgrade")
+tok = tokens()
+P = "rg_up_"
+
+su = connect("postgres")
+for db in ("rg_up", "rg_fresh"):
+    su.execute(f"DROP DATABASE IF EXISTS {db}")
+    su.execute(f"CREATE DATABASE {db}")
+create_roles(su, P)
+
+# --- 0.1.0 in use --------------------------------------------------------------------------
+up = connect("rg_up")
+up.execute("CREATE EXTENSION rowguard VERSION '0.1.0'")
+ck(extversion(up) == "0.1.0", "CREATE EXTENSION rowguard VERSION '0.1.0' installs 0.1.0")
+add_keys(ck, up)
+create_tables(ck, up, "rg_up", P)
+
+# The application session that stays open across the update: a SESSION identity.
+held = connect("rg_up", P + "app")
+held.execute("SELECT set_config('rowguard.token', %s, false)", (tok["alice_hs256"],))
+ck(visible(held) == (100, 7, 0), f"before the update, alice sees (100, 7, 0), got {visible(held)}")
+# A statement prepared (and planned) before the update, executed after it.
+held.execute("PREPARE docs_count AS SELECT count(*) FROM app.docs")
+ck(one(held, "EXECUTE docs_count") == 100, "the prepared statement counts alice's rows")
+keys_before = one(up, "SELECT array_agg(k::text ORDER BY kid) FROM rowguard.keys k")
+issuers_before = one(up, "SELECT array_agg(i::text ORDER BY iss) FROM rowguard.issuers i")
+minted_before = mint(up, "auditor", "audit:read", A)
+
+# --- the update ------------------------------------------------------------------------------
+up.execute("ALTER EXTENSION rowguard UPDATE")
+ck(extversion(up) == version, f"after ALTER EXTENSION rowguard UPDATE the version is {version}")
+
+# The held session: same identity, same rows, same refusals.
+ck(one(held, "SELECT rowguard.sub()") == "alice", "held session: sub() is still alice")
+ck(str(one(held, "SELECT rowguard.claim_uuid('tenant_id')")) == A, "held session: tenant claim")
+ck(one(held, "SELECT rowguard.is_authenticated()") is True, "held session: still authenticated")
+ck(visible(held) == (100, 7, 0), f"held session after the update sees (100, 7, 0), got {visible(held)}")
+ck(one(held, "EXECUTE docs_count") == 100, "held session: the statement prepared before the update")
+ck(sqlstate(held, "INSERT INTO app.docs VALUES (1001, %s, 'cross-tenant')", (B,)) == "42501",
+   "held session cannot insert into another tenant after the update")
+ck(sqlstate(held, "INSERT INTO app.docs VALUES (1002, %s, 'own tenant')", (A,)) == "ok",
+   "held session can insert into its own tenant after the update")
+held.close()
+
+# New sessions: other tools' tokens verify, isolation holds, bad tokens are refused; a token
+# signed before and one signed after the update open the scope-protected table.
+app = connect("rg_up", P + "app")
+check_in_use(ck, app, tok, "after the update", extra_docs=1)
+minted_after = mint(up, "auditor", "audit:read", A)
+for t, when in ((minted_before, "before"), (minted_after, "after")):
+    ck(one(app, "SELECT rowguard.authenticate(%s, false) ->> 'sub'", (t,)) == "auditor",
+       f"a token signed {when} the update authenticates")
+    ck(visible(app) == (101, 0, 20), f"the auditor sees (101, 0, 20), got {visible(app)}")
+
+# Keys and issuers came through; the application still cannot read or change them.
+ck(one(up, "SELECT array_agg(k::text ORDER BY kid) FROM rowguard.keys k") == keys_before, "keys kept")
+ck(one(up, "SELECT array_agg(i::text ORDER BY iss) FROM rowguard.issuers i") == issuers_before,
+   "issuers kept")
+check_hostile(ck, app, "after the update")
+app.close()
+
+# --- the schema equals a fresh install -------------------------------------------------------
+fresh = connect("rg_fresh")
+fresh.execute("CREATE EXTENSION rowguard")
+ck(extversion(fresh) == version, f"a fresh CREATE EXTENSION rowguard installs {version}")
+
+pg_dump = os.path.join(os.environ["PGBIN"], "pg_dump")
+# PostgreSQL 18's pg_dump can carry planner statistics, which differ with the data: leave
+# them out where the option exists.
+no_stats = ["--no-statistics"] if "--no-statistics" in subprocess.run(
+    [pg_dump, "--help"], capture_output=True, text=True).stdout else []
+
+def dump(db):
+    out = subprocess.run([pg_dump, "--schema-only", "--binary-upgrade", *no_stats,
+                          "--exclude-schema=app", "-U", "postgres", "-d", db],
+                         check=True, capture_output=True, text=True).stdout
+    # Only what must differ between two databases: OIDs, xids, pg_dump's \restrict key,
+    # and the column version stamps (pg_attver) that pg_dump 18 and later write.
+    lines = []
+    for line in out.splitlines():
+        if re.match(r"^\\(un)?restrict ", line) or \
+           line.startswith("SELECT pg_catalog.binary_upgrade_set_next_"):
+            continue
+        line = re.sub(r"(binary_upgrade_create_empty_extension\('[^']*', '[^']*', \w+, '[^']*', )"
+                      r"'\{[0-9,]*\}'", r"\1'{OIDS}'", line)
+        line = re.sub(r"relfrozenxid = '\d+', relminmxid = '\d+'", "relfrozenxid = X, relminmxid = X", line)
+        line = re.sub(r"^WHERE oid = '\d+';$", "WHERE oid = X;", line)
+        line = re.sub(r"SET \(pg_attver=\d+\);$", "SET (pg_attver=X);", line)
+        lines.append(line)
+    return lines
+
+d_up, d_fresh = dump("rg_up"), dump("rg_fresh")
+diff = list(difflib.unified_diff(d_fresh, d_up, "fresh install", "after the update", lineterm=""))
+if diff:
+    print("\n".join(diff[:200]))
+ck(not diff, "the schema after the update equals a fresh install (diff above)")
+ck(sum(1 for l in d_up if "ALTER EXTENSION rowguard ADD" in l) > 30,
+   "the dump lists the extension's member objects")
+extconf = """SELECT array_agg(c::regclass::text || ':' || coalesce(w, '') ORDER BY 1)
+               FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS u(c, w)
+              WHERE e.extname = 'rowguard'"""
+ck(one(up, extconf) == one(fresh, extconf), "the same tables are dumped with pg_dump (extconfig)")
+rights = f"""SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
+              WHERE p.pronamespace = 'rowguard'::regnamespace
+                AND has_function_privilege('{P}app', p.oid, 'EXECUTE')"""
+ck(one(up, rights) == one(fresh, rights), "the application may execute the same functions in both")
+
+# --- a second update is a no-op -------------------------------------------------------------
+notices = []
+up.add_notice_handler(lambda n: notices.append(n.message_primary))
+up.execute("ALTER EXTENSION rowguard UPDATE")
+ck(any(f'version "{version}" of extension "rowguard" is already installed' in n for n in notices),
+   f"the second update says it is already installed (notices: {notices})")
+ck(dump("rg_up") == d_up, "the second update changed nothing in the schema")
+up.close()
+fresh.close()
+for db in ("rg_up", "rg_fresh"):
+    su.execute(f"DROP DATABASE {db}")
+drop_roles(su, P)
+print(f"upgrade: {ck.count} checks passed (0.1.0 -> {version})")
+PYEOF
+echo "upgrade: PASS in $((SECONDS - START))s"
