@@ -28,6 +28,7 @@ extern "C" {
 
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/identity_cache.hpp"
+#include "rowguard/pg/pg_compat.hpp"
 
 namespace rowguard::pg {
 
@@ -112,7 +113,7 @@ int LoadKeys(Relation rel, const char* kid, KeyRow** rows_out) {
   Oid index = InvalidOid;
   ScanKeyData key;
   if (kid != nullptr) {
-    index = RelationGetPrimaryKeyIndex(rel);
+    index = CompatPrimaryKeyIndex(rel);
     if (!OidIsValid(index)) elog(ERROR, "rowguard.keys has no primary key");
     ScanKeyInit(&key, kKeysKid, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(kid));
     // The index orders by the column's collation; the comparison must use the same.

@@ -14,7 +14,8 @@
 // - 17: EXPLAIN names an InitPlan's result "(InitPlan 1).col1" instead of "$0" (the
 //   pg_regress suites print plans through public.plan(), sql/install.sql).
 //   BackgroundWorker.bgw_library_name is MAXPGPATH long (use sizeof, not BGW_MAXLEN).
-// - 18: ExecutorRun_hook lost its execute_once argument; PG_MODULE_MAGIC_EXT exists
+// - 18: RelationGetPrimaryKeyIndex takes deferrable_ok (CompatPrimaryKeyIndex);
+//   ExecutorRun_hook lost its execute_once argument; PG_MODULE_MAGIC_EXT exists
 //   (optional); OAuth validator modules (oauth_validator_libraries) authenticate a
 //   connection - rowguard is not one, it verifies tokens inside SQL.
 // - 19: pushJsonbValue takes a JsonbInState* and returns nothing (CompatJsonbBuilder);
@@ -40,6 +41,7 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
 #include "utils/jsonb.h"
+#include "utils/relcache.h"
 #include "utils/syscache.h"
 
 struct JumbleState;
@@ -121,6 +123,16 @@ inline LocalTransactionId CompatLocalTransactionId() {
   return MyProc->vxid.lxid;
 #else
   return MyProc->lxid;
+#endif
+}
+
+// The OID of a table's primary key index (InvalidOid if none). 18 added the argument
+// deferrable_ok; a deferrable primary key is not wanted here.
+inline Oid CompatPrimaryKeyIndex(Relation rel) {
+#if PG_VERSION_NUM >= 180000
+  return RelationGetPrimaryKeyIndex(rel, false);
+#else
+  return RelationGetPrimaryKeyIndex(rel);
 #endif
 }
 
