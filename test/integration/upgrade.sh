@@ -148,11 +148,12 @@ if diff:
 ck(not diff, "the schema after the update equals a fresh install (diff above)")
 ck(sum(1 for l in d_up if "ALTER EXTENSION rowguard ADD" in l) > 30,
    "the dump lists the extension's member objects")
-extconf = """SELECT array_agg(c::regclass::text || ':' || coalesce(w, '') ORDER BY 1)
+extconf = """SELECT array_agg(c::regclass::text || ':' || coalesce(w, '')
+                        ORDER BY c::regclass::text || ':' || coalesce(w, ''))
                FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS u(c, w)
               WHERE e.extname = 'rowguard'"""
 ck(one(up, extconf) == one(fresh, extconf), "the same tables are dumped with pg_dump (extconfig)")
-rights = f"""SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
+rights = f"""SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text) FROM pg_proc p
               WHERE p.pronamespace = 'rowguard'::regnamespace
                 AND has_function_privilege('{P}app', p.oid, 'EXECUTE')"""
 ck(one(up, rights) == one(fresh, rights), "the application may execute the same functions in both")
