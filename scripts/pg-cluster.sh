@@ -194,6 +194,16 @@ start_standby() {
   _rg_wait_ready "$port"
 }
 
+# finish_own_cluster RC: for a test script's EXIT trap when it started its own cluster on
+# $PORT: after a failure (RC != 0) print the end of the server log, then stop the cluster.
+finish_own_cluster() {
+  [[ -n "${PORT:-}" ]] || return 0
+  if (($1 != 0)); then
+    echo "--- last lines of the server log ---"; tail -n 30 "$(cluster_log "$PORT")" | cut -c1-300 || true
+  fi
+  stop_cluster "$PORT"
+}
+
 # stop_cluster PORT: stop the server and remove its directory (ROWGUARD_KEEP_CLUSTER=1 keeps it).
 stop_cluster() {
   local port=${1:?stop_cluster PORT} dir data

@@ -27,10 +27,7 @@ PORT=""
 WORK=$(mktemp -d)
 cleanup() {
   local rc=$?
-  if ((rc != 0)) && [[ -n "$PORT" ]]; then
-    echo "--- last lines of the server log ---"; tail -n 30 "$(cluster_log "$PORT")" | cut -c1-300 || true
-  fi
-  [[ -n "$PORT" ]] && stop_cluster "$PORT"
+  finish_own_cluster "$rc"
   [[ -n "${HARDEN_KEEP_WORK:-}" ]] && cp -r "$WORK" "$HARDEN_KEEP_WORK"; rm -rf "$WORK"
   return $rc
 }

@@ -23,10 +23,7 @@ cleanup() {
   local rc=$?
   local pid
   for pid in "${BACKGROUND[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if ((rc != 0)) && [[ -n "$PORT" ]]; then
-    echo "--- last lines of the server log ---"; tail -n 30 "$(cluster_log "$PORT")" | cut -c1-300 || true
-  fi
-  [[ -n "$PORT" ]] && stop_cluster "$PORT"
+  finish_own_cluster "$rc"
   rm -rf "$WORK"
   return $rc
 }

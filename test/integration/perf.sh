@@ -23,10 +23,7 @@ source scripts/pg-cluster.sh
 PORT=""
 cleanup() {
   local rc=$?
-  if ((rc != 0)) && [[ -n "$PORT" ]]; then
-    echo "--- last lines of the server log ---"; tail -n 30 "$(cluster_log "$PORT")" | cut -c1-300 || true
-  fi
-  [[ -n "$PORT" ]] && stop_cluster "$PORT"
+  finish_own_cluster "$rc"
   return $rc
 }
 trap cleanup EXIT
