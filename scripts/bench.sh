@@ -18,6 +18,11 @@
 #   BENCH_KEYS     keys added for the new-connection comparisons N2/N3b [10000; --smoke 1000]
 #   BENCH_ALGS     algorithms of case 4 (space separated) [all 13; --smoke HS256 RS256 ES256 EdDSA]
 #   BENCH_CONNECT_TX  transactions per new-connection run in --smoke [50]
+#   BENCH_REVOCATIONS rows in rowguard.revocations during the pooled comparisons [1000000;
+#                  --smoke 1000]; with them role binding (rowguard.role_binding_claim =
+#                  'role', bench_app allowed) and the preload (cluster-wide stats) are on
+#   BENCH_ONLY     a regular expression: run only the comparisons whose id matches
+#                  (e.g. '^N' for the new-connection ones, '^(1|2|3)$', '^4$'); plans always
 #   BENCH_OUT      directory for the plans, the raw pgbench figures and the table
 #                  [/tmp/rowguard-bench-<pid>]
 #   BENCH_CORE     the core benchmark binary, for the bare OpenSSL primitives of case 4
@@ -36,7 +41,7 @@ MODE=full
 for arg in "$@"; do
   case $arg in
     --smoke) MODE=smoke ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -46,13 +51,17 @@ if [[ $MODE == smoke ]]; then
   TX=${BENCH_TX:-200}   # smoke: a fixed number of transactions per run instead of -T
   NTOK=${BENCH_TOKENS:-20}; ALGS=(HS256 RS256 ES256 EdDSA); SHARED_BUFFERS=128MB
   NKEYS=${BENCH_KEYS:-1000}; CONNECT_TX=${BENCH_CONNECT_TX:-50}
+  NREVOKED=${BENCH_REVOCATIONS:-1000}
 else
   T=${BENCH_T:-5}; PAIRS=${BENCH_PAIRS:-5}; ROWS=${BENCH_ROWS:-1000000}
   BIG=${BENCH_BIG:-10000000}; NTOK=${BENCH_TOKENS:-1000}
   ALGS=(RS256 PS256 ES256 EdDSA HS256 HS384 HS512 RS384 RS512 PS384 PS512 ES384 ES512)
   SHARED_BUFFERS=2GB
   NKEYS=${BENCH_KEYS:-10000}; CONNECT_TX=""
+  NREVOKED=${BENCH_REVOCATIONS:-1000000}
 fi
+ONLY=${BENCH_ONLY:-}
+want() { [[ -z "$ONLY" || "$1" =~ $ONLY ]]; }
 # shellcheck disable=SC2206
 [[ -n "${BENCH_ALGS:-}" ]] && ALGS=($BENCH_ALGS)
 CONNECT=""                   # "-C" while the new-connection comparisons run
@@ -87,7 +96,7 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 PORT=$(pick_port "${ROWGUARD_BENCH_PORT:-55432}")
 start_cluster "$PORT" "shared_buffers = $SHARED_BUFFERS" "maintenance_work_mem = 512MB" \
   "max_parallel_workers_per_gather = 2" "max_wal_size = 4GB" "checkpoint_timeout = 30min" \
-  "autovacuum = off"
+  "autovacuum = off" "shared_preload_libraries = 'rowguard'"
 PGVERSION=$(psql_as postgres -Atc 'SHOW server_version')
 PM=$(head -1 "$(cluster_data "$PORT")/postmaster.pid")
 
@@ -109,6 +118,23 @@ if ((BIG > 0)); then
   make_table t_few "$ROWS" 10 rowguard
   make_table t_many "$ROWS" 10000 rowguard
 fi
+# Everything 0.2.0 adds, switched on for the pooled comparisons and case 4 (issue 16): a
+# large revocation list (none of it matches the benchmark's tokens, so every verification
+# and every cache hit probes it), role-bound tokens (the claims' "role": "bench_app"), the
+# preload (rowguard.stats() counted cluster-wide) and log_identity off (its default).
+t1=$(now)
+psql_as postgres -v n="$NREVOKED" >/dev/null <<'SQL'
+\set ON_ERROR_STOP 1
+INSERT INTO rowguard.revocations (jti, issuer)
+  SELECT 'revoked-' || g, 'https://issuer.example' FROM generate_series(1, :n * 9 / 10) g;
+INSERT INTO rowguard.revocations (sub, issuer, issued_before)
+  SELECT 'revoked-subject-' || g, NULL, now() FROM generate_series(1, :n - :n * 9 / 10) g;
+SELECT rowguard.allow_role('bench_app');
+ALTER DATABASE postgres SET rowguard.role_binding_claim = 'role';
+SQL
+echo "0.2.0 features: $(psql_as postgres -Atc 'SELECT count(*) FROM rowguard.revocations') revocations," \
+  "role binding on, preloaded, log_identity $(psql_as bench_app -Atc 'SHOW rowguard.log_identity'):" \
+  "$(elapsed "$t1") s"
 t1=$(now)
 psql_as postgres -c 'VACUUM ANALYZE' >/dev/null
 psql_as postgres -c 'CREATE EXTENSION pg_prewarm' \
@@ -200,6 +226,7 @@ fi
 # (AB, BA, AB, ...), each recorded with tps and server CPU per transaction of both sides.
 pair() {
   local id=$1 label=$2 a=$3 b=$4 i ta tb ca cb
+  want "$id" || return 0
   for ((i = 1; i <= PAIRS; i++)); do
     if ((i % 2 == 1)); then
       read -r ta ca < <(eval "tps $a"); read -r tb cb < <(eval "tps $b")
@@ -337,7 +364,8 @@ print(1 / (b["real_time"] * u), 1 / (b["cpu_time"] * u))' 2>/dev/null || echo "n
 }
 BARE_MIN_TIME=$([[ $MODE == smoke ]] && echo 0.1 || echo 1)
 [[ -x "$CORE" ]] || echo "  $CORE not found: no bare primitive figures (cmake -S . -B build && cmake --build build)"
-for ((i = 1; i <= (PAIRS > 1 ? 2 : 1); i++)); do
+RUNS4=$(want 4 && echo $(( PAIRS > 1 ? 2 : 1 )) || echo 0)
+for ((i = 1; i <= RUNS4; i++)); do
   for alg in "${ALGS[@]}"; do
     ((i % 2 == 0)) && read -r br bc < <(bare "$alg")
     read -r v cv < <(tps bench_nocache verify_uncached bench.tokens "$alg")
@@ -373,17 +401,20 @@ add_keys() { # add_keys N: N more ES256 keys (the fixture's public key under oth
 KEYS0=$(psql_as postgres -Atc 'SELECT count(*) FROM rowguard.keys')
 echo "== N. new connection per transaction (pgbench -C): authenticate(ES256) + lookup vs PostgREST"
 CONNECT=-C
-pair N1 "new connection: authenticate + lookup vs PostgREST, $KEYS0 keys" \
-  "bench_app newconn_authenticate bench.orders" "bench_app txn_postgrest bench.orders_pgrst"
-restart_server rowguard
+# The server is preloaded here (above): N3a first, then N1/N2 without the preload, N3b with.
 pair N3a "new connection, preloaded: authenticate + lookup vs PostgREST, $KEYS0 keys" \
   "bench_app newconn_authenticate bench.orders" "bench_app txn_postgrest bench.orders_pgrst"
-t1=$(now); add_keys "$NKEYS"; echo "  $NKEYS keys added: $(elapsed "$t1") s"
-KEYS1=$(psql_as postgres -Atc 'SELECT count(*) FROM rowguard.keys')
-pair N3b "new connection, preloaded: authenticate + lookup vs PostgREST, $KEYS1 keys" \
+if want N1 || want N2; then restart_server ""; fi
+pair N1 "new connection: authenticate + lookup vs PostgREST, $KEYS0 keys" \
   "bench_app newconn_authenticate bench.orders" "bench_app txn_postgrest bench.orders_pgrst"
-restart_server ""
+if want N2 || want N3b; then
+  t1=$(now); add_keys "$NKEYS"; echo "  $NKEYS keys added: $(elapsed "$t1") s"
+fi
+KEYS1=$(psql_as postgres -Atc 'SELECT count(*) FROM rowguard.keys')
 pair N2 "new connection: authenticate + lookup vs PostgREST, $KEYS1 keys" \
+  "bench_app newconn_authenticate bench.orders" "bench_app txn_postgrest bench.orders_pgrst"
+if want N3b; then restart_server rowguard; fi
+pair N3b "new connection, preloaded: authenticate + lookup vs PostgREST, $KEYS1 keys" \
   "bench_app newconn_authenticate bench.orders" "bench_app txn_postgrest bench.orders_pgrst"
 CONNECT=""
 psql_as postgres -Atc "SELECT count(rowguard.remove_key(kid)) FROM rowguard.keys WHERE kid LIKE 'bulk-%'" >/dev/null
