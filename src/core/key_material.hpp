@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,13 @@ struct OpenSslFree {
 
 template <typename T>
 using OpenSslPtr = std::unique_ptr<T, OpenSslFree>;
+
+// The order n of a named NIST curve ("prime256v1", "secp384r1", "secp521r1"), big-endian,
+// as many bytes as the field; nullopt for any other name. Constants (SEC 2 / FIPS 186),
+// because building an EC_GROUP only to read its order costs about 15 us per key load, a
+// quarter of reloading a stored P-256 key (docs/performance.md); a unit test compares
+// them with OpenSSL's groups.
+std::optional<std::string_view> EcGroupOrder(std::string_view group_name);
 
 class KeyMaterial {
  public:

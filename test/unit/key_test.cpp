@@ -8,12 +8,14 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/rand.h>
 
 #include <map>
 #include <string>
 #include <vector>
 
+#include "key_material.hpp"
 #include "rowguard/core/base64url.hpp"
 
 namespace rowguard::core {
@@ -308,6 +310,25 @@ TEST(KeyTest, KeysMove) {
   keys.push_back(std::move(moved));
   EXPECT_TRUE(keys[0].Verify("x", sig.value()).ok());
   EXPECT_EQ(keys[0].algorithm(), Algorithm::kEdDSA);
+}
+
+// The curve orders rowguard keeps as constants (EcGroupOrder) are OpenSSL's, byte for byte.
+TEST(EcGroupOrder, MatchesOpenSslGroups) {
+  for (const char* name : {"prime256v1", "secp384r1", "secp521r1"}) {
+    std::unique_ptr<EC_GROUP, decltype(&EC_GROUP_free)> group(
+        EC_GROUP_new_by_curve_name(OBJ_sn2nid(name)), &EC_GROUP_free);
+    ASSERT_NE(group, nullptr) << name;
+    const BIGNUM* order = EC_GROUP_get0_order(group.get());
+    const int field_bytes = (EC_GROUP_get_degree(group.get()) + 7) / 8;
+    std::string expected(static_cast<std::size_t>(field_bytes), '\0');
+    ASSERT_EQ(BN_bn2binpad(order, reinterpret_cast<unsigned char*>(expected.data()), field_bytes),
+              field_bytes);
+    const auto ours = EcGroupOrder(name);
+    ASSERT_TRUE(ours.has_value()) << name;
+    EXPECT_EQ(std::string(*ours), expected) << name;
+  }
+  EXPECT_FALSE(EcGroupOrder("secp256k1").has_value());
+  EXPECT_FALSE(EcGroupOrder("").has_value());
 }
 
 }  // namespace
