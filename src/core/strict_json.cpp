@@ -1,6 +1,7 @@
 #include "strict_json.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 namespace rowguard::core::json {
@@ -10,17 +11,32 @@ namespace {
 // larger ones are sorted, so a hostile payload cannot make this quadratic.
 constexpr std::size_t kPairwiseLimit = 16;
 
+// A name's length and first and last bytes in one integer: two names that differ in any
+// of them cannot be equal, so the pairwise check below compares bytes (memcmp) only for
+// names that agree on all three. JWT claim names mostly share a length (iss, sub, aud,
+// exp, iat, jti), so comparing lengths alone would call memcmp for most pairs.
+std::uint64_t NameSignature(std::string_view name) {
+  if (name.empty()) return 0;
+  return (static_cast<std::uint64_t>(name.size()) << 16) |
+         (static_cast<std::uint64_t>(static_cast<unsigned char>(name.front())) << 8) |
+         static_cast<unsigned char>(name.back());
+}
+
 bool HasDuplicateNames(simdjson::dom::object object) {
   const std::size_t size = object.size();
   if (size < 2) return false;
   if (size <= kPairwiseLimit) {
     std::string_view names[kPairwiseLimit];
+    std::uint64_t signatures[kPairwiseLimit];
     std::size_t count = 0;
     for (auto field : object) {
+      const std::string_view name = field.key;
+      const std::uint64_t signature = NameSignature(name);
       for (std::size_t i = 0; i < count; ++i) {
-        if (names[i] == field.key) return true;
+        if (signatures[i] == signature && names[i] == name) return true;
       }
-      names[count++] = field.key;
+      names[count] = name;
+      signatures[count++] = signature;
     }
     return false;
   }

@@ -160,6 +160,13 @@ TEST(ParseCompact, RejectsDuplicateNamesAtEveryLevel) {
   EXPECT_EQ(CodeOf(Token(R"({"alg":"HS256","\u0061lg":"none"})")), ErrorCode::kMalformedJson);
   EXPECT_NE(DetailOf(Token(R"({"alg":"HS256","alg":"HS256"})")).find("duplicate"),
             std::string::npos);
+  // Names with the same length, first and last byte are compared byte by byte: "axc"
+  // and "abc" differ, two empty names and a late duplicate among look-alikes do not.
+  EXPECT_EQ(DetailOf(Token(R"({"alg":"HS256","abc":1,"axc":2,"a":3,"c":4,"ac":5})")),
+            "<accepted>");
+  EXPECT_EQ(CodeOf(Token(R"({"alg":"HS256","":1,"":2})")), ErrorCode::kMalformedJson);
+  EXPECT_EQ(CodeOf(Token(R"({"alg":"HS256","abc":1,"axc":2,"ayc":3,"axc":4})")),
+            ErrorCode::kMalformedJson);
 }
 
 TEST(ParseCompact, RejectsInvalidUtf8NulAndDepth) {
