@@ -22,26 +22,10 @@ std::uint64_t NameSignature(std::string_view name) {
          static_cast<unsigned char>(name.back());
 }
 
-bool HasDuplicateNames(simdjson::dom::object object) {
-  const std::size_t size = object.size();
-  if (size < 2) return false;
-  if (size <= kPairwiseLimit) {
-    std::string_view names[kPairwiseLimit];
-    std::uint64_t signatures[kPairwiseLimit];
-    std::size_t count = 0;
-    for (auto field : object) {
-      const std::string_view name = field.key;
-      const std::uint64_t signature = NameSignature(name);
-      for (std::size_t i = 0; i < count; ++i) {
-        if (signatures[i] == signature && names[i] == name) return true;
-      }
-      names[count] = name;
-      signatures[count++] = signature;
-    }
-    return false;
-  }
+// Objects above kPairwiseLimit members: the names sorted, then neighbours compared.
+bool HasDuplicateNamesSorted(simdjson::dom::object object) {
   std::vector<std::string_view> names;
-  names.reserve(size);
+  names.reserve(object.size());
   for (auto field : object) names.push_back(field.key);
   std::sort(names.begin(), names.end());
   return std::adjacent_find(names.begin(), names.end()) != names.end();
@@ -57,9 +41,26 @@ const char* CheckElement(simdjson::dom::element element, std::size_t depth, bool
       if (depth >= kMaxDepth) return "nested too deeply";
       simdjson::dom::object object;
       if (element.get(object) != simdjson::SUCCESS) return "is not valid JSON";
-      if (HasDuplicateNames(object)) return "has a duplicate member name";
+      // One pass per object: names are checked against the earlier ones (pairwise in
+      // small objects) in the same loop that descends into the values.
+      const bool pairwise = object.size() <= kPairwiseLimit;
+      if (!pairwise && HasDuplicateNamesSorted(object)) return "has a duplicate member name";
+      std::string_view names[kPairwiseLimit];
+      std::uint64_t signatures[kPairwiseLimit];
+      std::size_t count = 0;
       for (auto field : object) {
-        if (check_nul && field.key.find('\0') != std::string_view::npos) {
+        const std::string_view name = field.key;
+        if (pairwise) {
+          const std::uint64_t signature = NameSignature(name);
+          for (std::size_t i = 0; i < count; ++i) {
+            if (signatures[i] == signature && names[i] == name) {
+              return "has a duplicate member name";
+            }
+          }
+          names[count] = name;
+          signatures[count++] = signature;
+        }
+        if (check_nul && name.find('\0') != std::string_view::npos) {
           return "has a NUL character";
         }
         if (const char* problem = CheckElement(field.value, depth + 1, check_nul)) return problem;

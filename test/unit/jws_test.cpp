@@ -167,6 +167,13 @@ TEST(ParseCompact, RejectsDuplicateNamesAtEveryLevel) {
   EXPECT_EQ(CodeOf(Token(R"({"alg":"HS256","":1,"":2})")), ErrorCode::kMalformedJson);
   EXPECT_EQ(CodeOf(Token(R"({"alg":"HS256","abc":1,"axc":2,"ayc":3,"axc":4})")),
             ErrorCode::kMalformedJson);
+  // Objects of more than 16 members are checked by sorting their names.
+  std::string large = R"({"alg":"HS256")";
+  for (int i = 0; i < 20; ++i) large += ",\"m" + std::to_string(i) + "\":" + std::to_string(i);
+  EXPECT_EQ(DetailOf(Token(large + "}")), "<accepted>");
+  EXPECT_EQ(CodeOf(Token(large + R"(,"m7":0})")), ErrorCode::kMalformedJson);
+  EXPECT_EQ(CodeOf(Token(R"({"alg":"HS256","x":)" + large.substr(1) + R"(,"alg":1}})")),
+            ErrorCode::kMalformedJson);
 }
 
 TEST(ParseCompact, RejectsInvalidUtf8NulAndDepth) {
