@@ -10,7 +10,8 @@
 
 #include "rowguard/core/https_fetch.hpp"
 #include "rowguard/pg/fetch_module.hpp"
-#include "rowguard/pg/cpp_only.hpp"  // last: no PostgreSQL header in this file
+// Last: no PostgreSQL header in this file (test/integration/layout.sh checks it).
+#include "rowguard/pg/cpp_only.hpp"
 
 namespace {
 
