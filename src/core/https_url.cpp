@@ -39,8 +39,7 @@ std::optional<std::string> HttpsHost(std::string_view url) {
   if (url.size() <= kScheme.size() || Lower(url.substr(0, kScheme.size())) != kScheme) {
     return std::nullopt;
   }
-  if (std::any_of(url.begin(), url.end(),
-                  [](unsigned char c) { return c <= 0x20 || c == 0x7f; })) {
+  if (std::any_of(url.begin(), url.end(), [](unsigned char c) { return c <= 0x20 || c == 0x7f; })) {
     return std::nullopt;
   }
   std::string_view authority = url.substr(kScheme.size());
@@ -68,9 +67,8 @@ std::optional<std::string> HttpsHost(std::string_view url) {
   if (rest.front() != ':') return std::nullopt;
   const std::string_view digits = rest.substr(1);
   if (digits.empty()) return host;  // "host:" names no port, as in libcurl
-  if (digits.size() > 5 || !std::all_of(digits.begin(), digits.end(), [](unsigned char c) {
-        return std::isdigit(c) != 0;
-      })) {
+  if (digits.size() > 5 || !std::all_of(digits.begin(), digits.end(),
+                                        [](unsigned char c) { return std::isdigit(c) != 0; })) {
     return std::nullopt;
   }
   const long port = std::stol(std::string(digits));

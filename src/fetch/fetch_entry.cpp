@@ -25,14 +25,13 @@ static_assert(static_cast<int>(FetchFailureKind::kInternal) ==
               static_cast<int>(core::FetchFailure::kInternal));
 
 // The signature rowguard.so calls it through.
-static_assert(std::is_same_v<decltype(&rowguard_fetch_https_get_v1),
-                             rowguard::pg::FetchHttpsGetFunction>);
+static_assert(
+    std::is_same_v<decltype(&rowguard_fetch_https_get_v1), rowguard::pg::FetchHttpsGetFunction>);
 
 }  // namespace
 
-void rowguard_fetch_https_get_v1(
-    const char* url, const rowguard::pg::FetchSettings* settings,
-    rowguard::pg::FetchPlain* out) noexcept {
+void rowguard_fetch_https_get_v1(const char* url, const rowguard::pg::FetchSettings* settings,
+                                 rowguard::pg::FetchPlain* out) noexcept {
   out->failure = FetchFailureKind::kNone;
   out->detail[0] = '\0';
   out->body = nullptr;

@@ -26,9 +26,7 @@ FetchHttpsGetFunction FindFetchModule(FetchLoadError* error) {
   // Plain data only on this frame: the loader can raise an error.
   void* volatile found = nullptr;
   PG_TRY();
-  {
-    found = load_external_function(kFetchModulePath, kFetchEntryName, true, nullptr);
-  }
+  { found = load_external_function(kFetchModulePath, kFetchEntryName, true, nullptr); }
   PG_CATCH();
   {
     // Nothing but the loader ran since PG_TRY: no lock, buffer or transaction state to

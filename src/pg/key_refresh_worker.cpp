@@ -280,9 +280,10 @@ void RefreshOne(MemoryContext cycle, const DueSource& source) {
   FetchLoadError load_error{0, nullptr};
   FetchHttpsGetFunction https_get = FindFetchModule(&load_error);
   if (https_get == nullptr) {
-    char* why = psprintf("could not fetch \"%s\": the fetch module rowguard_fetch could not be "
-                         "loaded: %s",
-                         source.uri, load_error.message);
+    char* why = psprintf(
+        "could not fetch \"%s\": the fetch module rowguard_fetch could not be "
+        "loaded: %s",
+        source.uri, load_error.message);
     ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX "keys of issuer \"%s\" not refreshed: %s", source.iss,
                          why)));
     Record(source, why, -1);
