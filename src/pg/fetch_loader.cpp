@@ -23,7 +23,8 @@ FetchHttpsGetFunction fetch_entry = nullptr;
 FetchHttpsGetFunction FindFetchModule(FetchLoadError* error) {
   if (fetch_entry != nullptr) return fetch_entry;
   MemoryContext caller = CurrentMemoryContext;
-  // Plain data only on this frame: the loader can raise an error.
+  // Plain data only on this frame: the loader can raise an error (asked to, it raises one
+  // for a missing entry point too, rather than returning NULL).
   void* volatile found = nullptr;
   PG_TRY();
   { found = load_external_function(kFetchModulePath, kFetchEntryName, true, nullptr); }
@@ -38,6 +39,9 @@ FetchHttpsGetFunction FindFetchModule(FetchLoadError* error) {
     error->message = edata->message;
   }
   PG_END_TRY();
+  if (found == nullptr && error->message == nullptr) {
+    error->message = pstrdup("its entry point was not found");  // not expected: see above
+  }
   fetch_entry = reinterpret_cast<FetchHttpsGetFunction>(found);
   return fetch_entry;
 }
