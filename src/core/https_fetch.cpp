@@ -1,6 +1,7 @@
 // HTTPS GET with libcurl (include/rowguard/core/https_fetch.hpp). Redirects are
 // followed here, not by libcurl, so that each hop's host can be compared with the
-// first one before anything is sent to it.
+// first one before anything is sent to it. The only core file that uses libcurl: it is
+// built into rowguard_fetch.so, not rowguard.so (src/fetch/).
 #include "rowguard/core/https_fetch.hpp"
 
 #include <curl/curl.h>
@@ -11,6 +12,9 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <string_view>
+
+#include "rowguard/core/https_url.hpp"
 
 namespace rowguard::core {
 namespace {
@@ -109,64 +113,6 @@ std::optional<std::string> Resolve(const std::string& base, const char* location
 }
 
 }  // namespace
-
-std::optional<std::string> HttpsHost(const std::string& text) {
-  // libcurl reads "https:///x" as host "x"; an https URL here names its host at once.
-  if (text.size() <= 8 || Lower(text.substr(0, 8)) != "https://" || text[8] == '/') {
-    return std::nullopt;
-  }
-  std::unique_ptr<CURLU, CurlUrlDeleter> url(curl_url());
-  if (!url || curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
-    return std::nullopt;
-  }
-  char* part = nullptr;
-  if (curl_url_get(url.get(), CURLUPART_SCHEME, &part, 0) != CURLUE_OK) return std::nullopt;
-  CurlString scheme(part);
-  if (Lower(scheme.get()) != "https") return std::nullopt;
-  part = nullptr;
-  if (curl_url_get(url.get(), CURLUPART_USER, &part, 0) == CURLUE_OK) {
-    curl_free(part);
-    return std::nullopt;  // credentials in a URL end up in logs and tables
-  }
-  part = nullptr;
-  if (curl_url_get(url.get(), CURLUPART_HOST, &part, 0) != CURLUE_OK) return std::nullopt;
-  CurlString host(part);
-  std::string result = Lower(host.get());
-  if (result.empty()) return std::nullopt;
-  part = nullptr;
-  if (curl_url_get(url.get(), CURLUPART_PORT, &part, 0) == CURLUE_OK) {
-    CurlString port(part);
-    result += ":" + std::string(port.get());
-  }
-  return result;
-}
-
-std::optional<long> CacheControlMaxAge(std::string_view value) {
-  std::optional<long> max_age;
-  std::size_t pos = 0;
-  while (pos <= value.size()) {
-    std::size_t end = value.find(',', pos);
-    if (end == std::string_view::npos) end = value.size();
-    std::string item = Lower(std::string(value.substr(pos, end - pos)));
-    item.erase(0, item.find_first_not_of(" \t\r\n"));
-    item.erase(item.find_last_not_of(" \t\r\n") + 1);
-    if (item == "no-store" || item == "no-cache") return 0L;
-    if (item.rfind("max-age=", 0) == 0) {
-      std::string digits = item.substr(8);
-      if (!digits.empty() && digits.front() == '"' && digits.back() == '"' && digits.size() >= 2) {
-        digits = digits.substr(1, digits.size() - 2);
-      }
-      if (digits.empty() || digits.size() > 9 ||
-          !std::all_of(digits.begin(), digits.end(),
-                       [](unsigned char c) { return std::isdigit(c) != 0; })) {
-        return std::nullopt;
-      }
-      max_age = std::stol(digits);
-    }
-    pos = end + 1;
-  }
-  return max_age;
-}
 
 FetchResult HttpsGet(const std::string& first_url, const FetchOptions& options) noexcept {
   try {

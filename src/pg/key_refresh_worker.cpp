@@ -7,7 +7,8 @@
 //
 // Everything here is plain C-style code: functions that can ereport hold only plain
 // data, and PG_TRY wraps only PostgreSQL calls (the fetch goes through the noexcept
-// bridge).
+// entry point of rowguard_fetch.so; a failure to load that module is logged and
+// recorded like any failed fetch).
 extern "C" {
 #include "postgres.h"
 
@@ -276,9 +277,21 @@ bool Sync(MemoryContext cycle, const char* iss, const char* body, char** message
 void RefreshOne(MemoryContext cycle, const DueSource& source) {
   FetchSettings settings{setting_http_ca_file != nullptr ? setting_http_ca_file : "",
                          setting_http_timeout, FetchInterrupted};
+  FetchLoadError load_error{0, nullptr};
+  FetchHttpsGetFunction https_get = FindFetchModule(&load_error);
+  if (https_get == nullptr) {
+    char* why = psprintf(
+        "could not fetch \"%s\": the fetch module rowguard_fetch could not be "
+        "loaded: %s",
+        source.uri, load_error.message);
+    ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX "keys of issuer \"%s\" not refreshed: %s", source.iss,
+                         why)));
+    Record(source, why, -1);
+    return;
+  }
   FetchPlain fetch;
   pgstat_report_activity(STATE_RUNNING, "rowguard: fetching keys");
-  BridgeHttpsGet(source.uri, settings, &fetch);
+  https_get(source.uri, &settings, &fetch);
   pgstat_report_activity(STATE_IDLE, nullptr);
   CHECK_FOR_INTERRUPTS();
   if (fetch.failure != FetchFailureKind::kNone) {

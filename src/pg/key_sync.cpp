@@ -59,9 +59,18 @@ void KeySyncInit() {
 }
 
 void FetchJson(const char* url, FetchPlain* out) {
+  FetchLoadError load_error{ERRCODE_INTERNAL_ERROR, nullptr};
+  FetchHttpsGetFunction https_get = FindFetchModule(&load_error);
+  if (https_get == nullptr) {
+    ereport(ERROR, (errcode(load_error.sqlerrcode), errmsg("could not fetch \"%s\"", url),
+                    errdetail("The fetch module rowguard_fetch could not be loaded: %s.",
+                              load_error.message),
+                    errhint("rowguard_fetch.so is part of rowguard and belongs next to "
+                            "rowguard.so. Nothing was changed.")));
+  }
   FetchSettings settings{setting_http_ca_file != nullptr ? setting_http_ca_file : "",
                          setting_http_timeout, FetchInterrupted};
-  BridgeHttpsGet(url, settings, out);
+  https_get(url, &settings, out);
   if (out->failure == FetchFailureKind::kInterrupted) CHECK_FOR_INTERRUPTS();
 }
 

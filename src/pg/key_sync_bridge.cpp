@@ -1,4 +1,4 @@
-// The noexcept boundary for key sync and HTTPS fetches
+// The noexcept boundary for key sync and URL checks
 // (include/rowguard/pg/key_sync_bridge.hpp). No PostgreSQL header: nothing here can
 // longjmp.
 #include "rowguard/pg/key_sync_bridge.hpp"
@@ -9,18 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "rowguard/core/https_fetch.hpp"
+#include "rowguard/core/https_url.hpp"
 #include "rowguard/core/jwks_sync.hpp"
 #include "rowguard/pg/cpp_only.hpp"  // last: no PostgreSQL header in this file
 
 namespace rowguard::pg {
 namespace {
-
-// FetchFailureKind mirrors core::FetchFailure value for value.
-static_assert(static_cast<int>(FetchFailureKind::kNotJson) ==
-              static_cast<int>(core::FetchFailure::kNotJson));
-static_assert(static_cast<int>(FetchFailureKind::kInternal) ==
-              static_cast<int>(core::FetchFailure::kInternal));
 
 void SetDetail(char (&dst)[kDetailSize], const std::string& src) {
   const std::size_t n = std::min(src.size(), kDetailSize - 1);
@@ -88,30 +82,6 @@ void BridgeFreeSyncPlan(SyncStepPlain* steps, int step_count) noexcept {
     std::free(steps[i].jwk);
   }
   std::free(steps);
-}
-
-void BridgeHttpsGet(const char* url, const FetchSettings& settings, FetchPlain* out) noexcept {
-  out->failure = FetchFailureKind::kNone;
-  out->detail[0] = '\0';
-  out->body = nullptr;
-  out->body_length = 0;
-  out->max_age = -1;
-  try {
-    core::FetchOptions options;
-    options.ca_file = settings.ca_file != nullptr ? settings.ca_file : "";
-    options.timeout_ms = settings.timeout_ms;
-    options.interrupted = settings.interrupted;
-    core::FetchResult result = core::HttpsGet(url, options);
-    out->failure = static_cast<FetchFailureKind>(static_cast<int>(result.failure));
-    SetDetail(out->detail, result.detail);
-    if (result.failure != core::FetchFailure::kNone) return;
-    out->body = Dup(result.body);
-    out->body_length = result.body.size();
-    if (result.max_age) out->max_age = *result.max_age;
-  } catch (...) {
-    out->failure = FetchFailureKind::kInternal;
-    SetDetail(out->detail, "out of memory");
-  }
 }
 
 bool BridgeIsHttpsUrl(const char* url) noexcept {

@@ -9,6 +9,8 @@
 #  - no file outside docs/ refers to the design material outside the repository;
 #  - rowguard.so exports the entry points of the current and the 0.1.0 SQL script and no
 #    C++ symbol;
+#  - rowguard.so does not link libcurl; rowguard_fetch.so does, and exports only the entry
+#    point rowguard.so looks up and its magic block;
 #  - authentication log lines quote hostile claims (one quoting rule, the core's).
 # Runs in a few seconds against the cluster of scripts/test.sh (PGHOST, PGPORT, PGBIN).
 #
@@ -52,7 +54,7 @@ printf '#include <string>\n#include "rowguard/pg/core_bridge.hpp"\n#include "row
 out=$(compile "$tmp/plain.cpp")
 check "plain C++ with the bridge's header compiles under the guard" $? "$out"
 
-for f in src/pg/core_bridge.cpp src/pg/identity_cache.cpp; do
+for f in src/pg/core_bridge.cpp src/pg/identity_cache.cpp src/fetch/fetch_entry.cpp; do
   last=$(grep '^#include' "$f" | tail -n 1)
   [[ "$last" == '#include "rowguard/pg/cpp_only.hpp"' ]]
   check "$f includes cpp_only.hpp last" $? "$last"
@@ -75,7 +77,7 @@ check "messages use ROWGUARD_LOG_PREFIX, never a spelled-out \"rowguard: \"" $? 
 
 # --- docs/design.md is complete -------------------------------------------------------
 missing=""
-for f in src/pg/*.cpp src/core/*.cpp src/core/*.hpp include/rowguard/pg/*.hpp \
+for f in src/pg/*.cpp src/core/*.cpp src/core/*.hpp src/fetch/*.cpp src/fetch/*.c include/rowguard/pg/*.hpp \
          include/rowguard/core/*.hpp; do
   grep -q "\`$(basename "$f")\`" docs/design.md || missing+=" $f"
 done
@@ -126,6 +128,25 @@ if [[ -f "$so" ]]; then
   check "every symbol a SQL script names (0.1.0 and now) is exported" $? "$missing"
 else
   check "rowguard.so is installed" 1 "$so"
+fi
+
+# --- libcurl only in rowguard_fetch.so (docs/design.md, "The fetch module") -----------
+fetch_so="$("$PG_CONFIG" --pkglibdir)/rowguard_fetch.so"
+if [[ -f "$so" && -f "$fetch_so" ]]; then
+  linked=$(ldd "$so" | grep -i curl || true)
+  [[ -z "$linked" ]]
+  check "rowguard.so does not link libcurl" $? "$linked"
+  ldd "$fetch_so" | grep -q 'libcurl'
+  check "rowguard_fetch.so links libcurl" $?
+  exported=$(nm -D --defined-only "$fetch_so" | awk '$2 == "T" {print $3}' | sort | tr '\n' ' ')
+  [[ "$exported" == "Pg_magic_func rowguard_fetch_https_get_v1 " ]]
+  check "rowguard_fetch.so exports its entry point and magic block only" $? "$exported"
+  entry=$(grep -o 'kFetchEntryName\[\] = "[a-z_0-9]*"' include/rowguard/pg/fetch_module.hpp |
+    sed 's/.*"\(.*\)"/\1/')
+  grep -q " $entry " <<<" $exported"
+  check "the entry point rowguard.so looks up is the one exported" $? "$entry"
+else
+  check "rowguard_fetch.so is installed" 1 "$fetch_so"
 fi
 
 # --- authentication log lines quote hostile claims ------------------------------------

@@ -236,10 +236,12 @@ else
 fi
 [[ -f "$DEB" ]] || fail "no package file $DEB"
 
-# What the package holds and needs: the module, the control file, the frozen 0.1.0
-# script, the full script of the default version and the upgrade script between them.
+# What the package holds and needs: the module and the fetch module, the control file,
+# the frozen 0.1.0 script, the full script of the default version and the upgrade script
+# between them.
 contents=$(dpkg-deb -c "$DEB" | awk '{print $NF}')
 for f in ./usr/lib/postgresql/$PG/lib/rowguard.so \
+         ./usr/lib/postgresql/$PG/lib/rowguard_fetch.so \
          ./usr/share/postgresql/$PG/extension/rowguard.control \
          ./usr/share/postgresql/$PG/extension/rowguard--0.1.0.sql \
          ./usr/share/postgresql/$PG/extension/rowguard--$VERSION.sql \
@@ -250,6 +252,7 @@ depends=$(dpkg-deb -f "$DEB" Depends)
 echo "Depends: $depends"
 grep -qE "(^|, )postgresql-$PG( |,|$)" <<<"$depends" || fail "Depends does not name postgresql-$PG"
 grep -q libsimdjson <<<"$depends" || fail "Depends does not name libsimdjson (shlibs)"
+grep -q libcurl <<<"$depends" || fail "Depends does not name libcurl (shlibs of rowguard_fetch.so)"
 
 # --- 3. install the .deb with apt into a clean overlay (Depends come from the archive) ----
 step "apt-get install ./$(basename "$DEB") in the clean root"
@@ -304,5 +307,12 @@ grep -Eq '^ bob +\| +5000 ' "$WORK/demo.out" || { cat "$WORK/demo.out"; fail "de
 [[ "$(grep -A2 '^ rows_without_a_token' "$WORK/demo.out" | tail -n1 | tr -d ' ')" == 0 ]] ||
   { cat "$WORK/demo.out"; fail "demo: rows without a token"; }
 echo "demo: $(grep -c . "$WORK/demo.out") lines of output, tenant isolation as expected"
+
+# The fetch module loads in the clean root (its libcurl comes from the package's Depends):
+# a fetch from a closed port fails to connect (08001), not to load the module (58P01).
+got=$(rpsql -d postgres -At -c "DO \$\$ BEGIN PERFORM rowguard._https_get_json('https://127.0.0.1:1/');
+  EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'sqlstate %: %', SQLSTATE, SQLERRM; END \$\$" 2>&1)
+grep -q 'sqlstate 08001' <<<"$got" || fail "a fetch through rowguard_fetch.so: $got"
+echo "rowguard_fetch.so: loaded on the first fetch ($got)"
 
 echo "package: PASS (postgresql-$PG-rowguard $VERSION in a clean $RELEASE root) in $((SECONDS - START))s"

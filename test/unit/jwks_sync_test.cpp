@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "rowguard/core/https_fetch.hpp"
+#include "rowguard/core/https_url.hpp"
 
 namespace rowguard::core {
 namespace {

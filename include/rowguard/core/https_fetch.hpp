@@ -1,12 +1,13 @@
 // HTTPS GET with libcurl for key sets and discovery documents (docs/keys.md, "Fetch
 // rules"): https only, TLS verified, no redirect to another host, a bounded body and a
 // whole-request deadline. Plain C++: the PostgreSQL glue passes an interrupt check.
+// Only rowguard_fetch.so contains this (src/fetch/); the URL and header parsing it
+// shares with rowguard.so is in https_url.hpp.
 #pragma once
 
 #include <cstddef>
 #include <optional>
 #include <string>
-#include <string_view>
 
 namespace rowguard::core {
 
@@ -48,13 +49,4 @@ struct FetchResult {
 };
 
 FetchResult HttpsGet(const std::string& url, const FetchOptions& options) noexcept;
-
-// The host of an absolute https URL (lower case), or nullopt when `url` is not one
-// (other scheme, no host, user info, malformed).
-std::optional<std::string> HttpsHost(const std::string& url);
-
-// max-age of a Cache-Control header value; nullopt when absent or malformed. no-store
-// and no-cache count as 0.
-std::optional<long> CacheControlMaxAge(std::string_view value);
-
 }  // namespace rowguard::core

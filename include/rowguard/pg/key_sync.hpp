@@ -11,9 +11,23 @@ namespace rowguard::pg {
 // registers its launcher. Called from _PG_init.
 void KeySyncInit();
 
-// Fetches `url` as a JSON document with the current settings. The backend stays
-// interruptible; an interrupt is processed (CHECK_FOR_INTERRUPTS) before returning.
+// Fetches `url` as a JSON document with the current settings, through rowguard_fetch.so
+// (an ERROR when that cannot be loaded). The backend stays interruptible; an interrupt
+// is processed (CHECK_FOR_INTERRUPTS) before returning.
 void FetchJson(const char* url, FetchPlain* out);
+
+// Why rowguard_fetch.so could not be loaded: PostgreSQL's error, palloc'ed in the
+// caller's memory context.
+struct FetchLoadError {
+  int sqlerrcode;
+  char* message;
+};
+
+// The fetch module's entry point, loaded on first use in this process
+// (src/pg/fetch_loader.cpp). nullptr with *error filled when the module cannot be
+// loaded; that raises no error, so the background worker can log it and go on. The next
+// call tries again.
+FetchHttpsGetFunction FindFetchModule(FetchLoadError* error);
 
 // Raises the error for a failed fetch (the SQLSTATEs of docs/keys.md).
 [[noreturn]] void ReportFetchFailure(const char* url, const FetchPlain& fetch);

@@ -1,10 +1,12 @@
-// The noexcept boundary for key sync and HTTPS fetches (see core_bridge.hpp for the
-// rules): plain data in and out, malloc'ed results, failures in a fixed buffer.
+// The noexcept boundary for key sync and URL checks (see core_bridge.hpp for the
+// rules): plain data in and out, malloc'ed results, failures in a fixed buffer. The
+// HTTPS fetch itself is in rowguard_fetch.so (fetch_module.hpp).
 #pragma once
 
 #include <cstddef>
 
 #include "rowguard/pg/core_bridge.hpp"
+#include "rowguard/pg/fetch_module.hpp"
 
 namespace rowguard::pg {
 
@@ -22,37 +24,7 @@ bool BridgePlanJwksSync(const char* const* kids, const char* const* algs, const 
                         SyncStepPlain** steps, int* step_count, BridgeError* error) noexcept;
 void BridgeFreeSyncPlan(SyncStepPlain* steps, int step_count) noexcept;
 
-enum class FetchFailureKind {
-  kNone,
-  kBadUrl,
-  kConnect,
-  kTimeout,
-  kTransfer,
-  kStatus,
-  kTooLarge,
-  kNotJson,
-  kRedirect,
-  kInterrupted,
-  kInternal  // stays last: kFetchFailureKindCount
-};
-constexpr int kFetchFailureKindCount = static_cast<int>(FetchFailureKind::kInternal) + 1;
-
-struct FetchPlain {
-  FetchFailureKind failure;
-  char detail[kDetailSize];
-  char* body;  // malloc'ed, NUL-terminated (on success)
-  std::size_t body_length;
-  long max_age;  // -1 when the response said nothing usable
-};
-
-struct FetchSettings {
-  const char* ca_file;  // "" for the system bundle
-  int timeout_ms;
-  bool (*interrupted)();
-};
-
-// HTTPS GET of a JSON document under the fetch rules of docs/keys.md.
-void BridgeHttpsGet(const char* url, const FetchSettings& settings, FetchPlain* out) noexcept;
+// Is `url` an https URL with a host (core::HttpsHost; no libcurl).
 bool BridgeIsHttpsUrl(const char* url) noexcept;
 
 }  // namespace rowguard::pg
