@@ -126,7 +126,12 @@ void AddRow(core::TrustStore* store, const KeyRow& row, void (*skipped)(const ch
     if (skipped) skipped(row.kid, key.failure().detail.c_str());
     return;
   }
-  if (key.value().kid() != row.kid || key.value().algorithm() != *alg) {
+  // Compared as string_views: std::string's compare(const char*) lives in libstdc++, whose
+  // calls are bound lazily (PostgreSQL loads it at exec time, through ICU), so its first
+  // use in every new backend paid a symbol lookup across all loaded libraries, about
+  // 80 us of a new connection (docs/performance.md).
+  if (std::string_view(key.value().kid()) != std::string_view(row.kid) ||
+      key.value().algorithm() != *alg) {
     if (skipped) skipped(row.kid, "the stored row disagrees with its JWK");
     return;
   }
