@@ -275,6 +275,49 @@ COMMIT;
 SELECT current_user AS after_commit, current_setting('is_superuser') AS is_superuser;
 RESET rowguard.role_binding_claim;
 
+-- A cache hit reuses the admission stamped on the cached token (revocations, role
+-- bindings, the bound role) while nothing it was checked against has changed; each
+-- change below must be seen by the very next hit of the same token.
+SELECT lc_token('{"sub":"memo","jti":"lc-memo-1","role":"lc_reader"}') AS memo \gset
+SET rowguard.role_binding_claim = 'role';
+BEGIN;
+SELECT rowguard.authenticate(:'memo') ->> 'sub' AS first, current_user AS bound;
+COMMIT;
+BEGIN;
+SELECT rowguard.authenticate(:'memo') ->> 'sub' AS hit, current_user AS bound;
+COMMIT;
+-- The claim setting changes: the same cached token now binds no role.
+SET rowguard.role_binding_claim = 'no_such_claim';
+BEGIN;
+SELECT rowguard.authenticate(:'memo') ->> 'sub' AS hit, current_user AS not_bound;
+COMMIT;
+SET rowguard.role_binding_claim = 'role';
+BEGIN;
+SELECT rowguard.authenticate(:'memo') ->> 'sub' AS hit, current_user AS bound_again;
+COMMIT;
+-- The binding is removed, the role gains BYPASSRLS, the token is revoked.
+SELECT rowguard.disallow_role('lc_reader');
+BEGIN;
+SELECT outcome(format('SELECT rowguard.authenticate(%L) ->> %L', :'memo', 'sub')) AS after_disallow;
+ROLLBACK;
+SELECT rowguard.allow_role('lc_reader');
+BEGIN;
+SELECT rowguard.authenticate(:'memo') ->> 'sub' AS allowed_again, current_user AS bound;
+COMMIT;
+ALTER ROLE lc_reader BYPASSRLS;
+BEGIN;
+SELECT outcome(format('SELECT rowguard.authenticate(%L) ->> %L', :'memo', 'sub')) AS after_bypassrls;
+ROLLBACK;
+ALTER ROLE lc_reader NOBYPASSRLS;
+BEGIN;
+SELECT rowguard.authenticate(:'memo') ->> 'sub' AS admitted_again, current_user AS bound;
+COMMIT;
+SELECT rowguard.revoke_token('lc-memo-1');
+BEGIN;
+SELECT outcome(format('SELECT rowguard.authenticate(%L) ->> %L', :'memo', 'sub')) AS after_revoke;
+ROLLBACK;
+RESET rowguard.role_binding_claim;
+
 DROP FUNCTION public.lc_definer(), public.lc_definer_auth(text), public.lc_set_role(),
     public.lc_token(jsonb);
 DROP TABLE public.lc_docs;

@@ -228,7 +228,15 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
       ObserveRejected(error.failure_class, failure_detail);
       return nullptr;
     }
-    Identity* identity = Admitted(CopyIdentity(cached), log_result);
+    // Admitted under the current lifecycle generation: the revocation and role-binding
+    // verdicts and the bound role are those stamped on the cached block (the lookups
+    // behind them are remembered per backend and forgotten by the same invalidations
+    // that bump the generation). Otherwise admit again, and stamp the block.
+    Identity* identity = CopyIdentity(cached);
+    if (identity != nullptr && !AdmissionStillHolds(cached)) {
+      identity = Admitted(identity, log_result);
+      if (identity != nullptr) CacheRememberAdmission(token, length, identity);
+    }
     if (identity != nullptr) ObserveAccepted(true);
     if (identity != nullptr && log_result) {
       TokenFactsPlain facts;
@@ -271,6 +279,7 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
   CacheInsert(token, length, identity, setting_cache_size);
   identity = Admitted(identity, log_result);
   if (identity == nullptr) return nullptr;
+  CacheRememberAdmission(token, length, identity);
   ObserveAccepted(false);
   if (log_result) LogOutcome(true, facts, nullptr);
   return identity;

@@ -65,6 +65,16 @@ void CacheInsert(const char* token, std::size_t length, const Identity* identity
   }
 }
 
+void CacheRememberAdmission(const char* token, std::size_t length,
+                            const Identity* admitted) noexcept {
+  // A plain lookup: the entry is not moved in the LRU list (CacheFind just did that).
+  auto it = g_index.find(std::string_view(token, length));
+  if (it == g_index.end()) return;
+  Identity* cached = it->second->identity.get();
+  cached->lifecycle_generation = admitted->lifecycle_generation;
+  cached->bound_role = admitted->bound_role;
+}
+
 void CacheClear() noexcept {
   g_index.clear();
   g_lru.clear();

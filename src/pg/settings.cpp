@@ -164,7 +164,8 @@ void DefineSettings() {
       gettext_noop("Claim that names the database role a token makes current_user."),
       gettext_noop("Empty turns role binding off. Only roles allowed with rowguard.allow_role "
                    "can be named."),
-      &setting_role_binding_claim, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+      &setting_role_binding_claim, "", PGC_SUSET, 0, nullptr, ForgetVerificationsString,
+      nullptr);
 
   DefineCustomStringVariable(
       "rowguard.roles_claim", gettext_noop("Claim read by rowguard.has_role."), nullptr,

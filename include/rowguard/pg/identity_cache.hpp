@@ -17,5 +17,10 @@ const Identity* CacheFind(const char* token, std::size_t length) noexcept;
 void CacheInsert(const char* token, std::size_t length, const Identity* identity,
                  int capacity) noexcept;
 void CacheClear() noexcept;
+// Copies the admission stamp of `admitted` (lifecycle_generation and bound_role, see
+// lifecycle.hpp) into the cached block of the same token, if it is still cached, so a
+// later hit under the same lifecycle generation need not be admitted again.
+void CacheRememberAdmission(const char* token, std::size_t length,
+                            const Identity* admitted) noexcept;
 
 }  // namespace rowguard::pg

@@ -26,6 +26,14 @@ enum class Admission { kAdmitted, kRevoked, kRoleNotAllowed };
 // May ereport only on catalog trouble (like the key store).
 Admission AdmitIdentity(Identity* identity, const char** detail);
 
+// For a cache hit: true when `cached` was admitted (AdmitIdentity) under the current
+// lifecycle_generation, so its verdict and bound_role still hold. Revocations, role
+// bindings and roles bump the generation; a change of rowguard.role_binding_claim
+// empties the verified-token cache. Blocks never admitted carry generation 0.
+inline bool AdmissionStillHolds(const Identity* cached) {
+  return cached->lifecycle_generation == lifecycle_generation;
+}
+
 // Per statement, in the leader: when revocations, bindings or roles changed since the
 // identity was admitted, checks it again and ereports 28000 when it no longer stands.
 void RecheckIdentity(Identity* identity);
