@@ -51,6 +51,31 @@ void ClearOwnSlot(int, Datum) {
   EndWrite(slot);
 }
 
+// The raw facts (sub, iss, kid, jti; NUL-separated) last escaped into this backend's
+// slot. Clearing the slot only zeroes its pid, so publishing an identity with the same
+// facts again - the same token in the next transaction, a pooler's pattern - only has
+// to set the pid, without escaping four strings (about 1 us per transaction). Facts
+// longer than the buffer are not remembered (always escaped).
+char published_facts[1024];
+std::size_t published_facts_length = 0;  // 0: nothing remembered
+
+// Appends the identity's four facts to `out` (NUL-separated); false when they do not fit.
+bool CollectFacts(const Identity* identity, char* out, std::size_t size, std::size_t* length) {
+  const char* parts[] = {IdentitySub(identity), IdentityIss(identity), IdentityKid(identity),
+                         IdentityJti(identity)};
+  const std::size_t lengths[] = {identity->sub_length, strlen(parts[1]), strlen(parts[2]),
+                                 strlen(parts[3])};
+  std::size_t cursor = 0;
+  for (int i = 0; i < 4; ++i) {
+    if (cursor + lengths[i] + 1 > size) return false;
+    memcpy(out + cursor, parts[i], lengths[i]);
+    out[cursor + lengths[i]] = '\0';
+    cursor += lengths[i] + 1;
+  }
+  *length = cursor;
+  return true;
+}
+
 struct config_generic* TokenVariable() {
   static struct config_generic* variable = nullptr;
   if (variable == nullptr) variable = CompatGucVariable("rowguard.token");
@@ -79,6 +104,12 @@ void ObservePublishIdentity(const Identity* identity) {
     before_shmem_exit(ClearOwnSlot, 0);
     exit_callback = true;
   }
+  char facts[sizeof(published_facts)];
+  std::size_t facts_length = 0;
+  const bool remembered =
+      identity != nullptr && CollectFacts(identity, facts, sizeof(facts), &facts_length);
+  const bool same_facts = remembered && facts_length == published_facts_length &&
+                          memcmp(facts, published_facts, facts_length) == 0;
   BeginWrite(slot);
   if (identity == nullptr) {
     slot->pid = 0;
@@ -87,12 +118,18 @@ void ObservePublishIdentity(const Identity* identity) {
     slot->transaction = TokenIsTransactionScoped();
     slot->has_exp = (identity->flags & kIdentityHasExp) != 0;
     slot->exp = identity->exp;
-    BridgeEscape(slot->sub, sizeof(slot->sub), IdentitySub(identity), identity->sub_length);
-    BridgeEscape(slot->iss, sizeof(slot->iss), IdentityIss(identity), strlen(IdentityIss(identity)));
-    BridgeEscape(slot->kid, sizeof(slot->kid), IdentityKid(identity), strlen(IdentityKid(identity)));
-    BridgeEscape(slot->jti, sizeof(slot->jti), IdentityJti(identity), strlen(IdentityJti(identity)));
+    if (!same_facts) {
+      BridgeEscape(slot->sub, sizeof(slot->sub), IdentitySub(identity), identity->sub_length);
+      BridgeEscape(slot->iss, sizeof(slot->iss), IdentityIss(identity), strlen(IdentityIss(identity)));
+      BridgeEscape(slot->kid, sizeof(slot->kid), IdentityKid(identity), strlen(IdentityKid(identity)));
+      BridgeEscape(slot->jti, sizeof(slot->jti), IdentityJti(identity), strlen(IdentityJti(identity)));
+    }
   }
   EndWrite(slot);
+  if (identity != nullptr && !same_facts) {
+    published_facts_length = remembered ? facts_length : 0;
+    if (remembered) memcpy(published_facts, facts, facts_length);
+  }
 }
 
 }  // namespace rowguard::pg

@@ -125,6 +125,21 @@ SELECT count(*) FROM rowguard.sessions WHERE pid = pg_backend_pid();
 SQL
 )
 check "transaction identity ends at commit" "1|0" "$during_after"
+# One backend, one identity per transaction: the view follows every change of identity
+# (a republished identity with the same facts skips escaping them again).
+sequence=$(q postgres <<SQL | paste -sd'|'
+BEGIN; SET LOCAL rowguard.token = '$BOB';
+SELECT sub || '/' || jti FROM rowguard.sessions WHERE pid = pg_backend_pid(); COMMIT;
+BEGIN; SET LOCAL rowguard.token = '$BOB';
+SELECT sub || '/' || jti FROM rowguard.sessions WHERE pid = pg_backend_pid(); COMMIT;
+BEGIN; SET LOCAL rowguard.token = '$ALICE';
+SELECT sub || '/' || jti FROM rowguard.sessions WHERE pid = pg_backend_pid(); COMMIT;
+BEGIN; SET LOCAL rowguard.token = '$BOB';
+SELECT sub || '/' || jti FROM rowguard.sessions WHERE pid = pg_backend_pid(); COMMIT;
+SELECT count(*) FROM rowguard.sessions WHERE pid = pg_backend_pid();
+SQL
+)
+check "sessions follow each identity of a backend" "bob/jti-b|bob/jti-b|alice/jti-a|bob/jti-b|0" "$sequence"
 
 # --- log_identity with pgaudit ----------------------------------------------------------
 check "app may not turn log_identity off" "ERROR:  permission denied to set parameter \"rowguard.log_identity\"" \
