@@ -6,9 +6,11 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "fmgr.h"
 #include "utils/elog.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 }
 
 #include "rowguard/pg/key_sync.hpp"
@@ -23,18 +25,37 @@ FetchHttpsGetFunction fetch_entry = nullptr;
 FetchHttpsGetFunction FindFetchModule(FetchLoadError* error) {
   if (fetch_entry != nullptr) return fetch_entry;
   MemoryContext caller = CurrentMemoryContext;
-  // Plain data only on this frame: the loader can raise an error (asked to, it raises one
-  // for a missing entry point too, rather than returning NULL).
+  ResourceOwner owner = CurrentResourceOwner;
+  // Turning the loader's error into a value: inside a transaction (a backend's fetch) the
+  // attempt runs in a subtransaction that is rolled back on error, as PL/pgSQL's
+  // exception blocks do; outside one (the key refresher's loop) no transaction state
+  // exists to clean up. Plain data only on this frame: the loader raises an error for a
+  // missing entry point too, rather than returning NULL.
+  const bool in_transaction = IsTransactionState();
+  if (in_transaction) {
+    BeginInternalSubTransaction(nullptr);
+    MemoryContextSwitchTo(caller);
+  }
   void* volatile found = nullptr;
   PG_TRY();
-  { found = load_external_function(kFetchModulePath, kFetchEntryName, true, nullptr); }
+  {
+    found = load_external_function(kFetchModulePath, kFetchEntryName, true, nullptr);
+    if (in_transaction) {
+      ReleaseCurrentSubTransaction();
+      MemoryContextSwitchTo(caller);
+      CurrentResourceOwner = owner;
+    }
+  }
   PG_CATCH();
   {
-    // Nothing but the loader ran since PG_TRY: no lock, buffer or transaction state to
-    // undo, so the error can be turned into a value.
     MemoryContextSwitchTo(caller);
     ErrorData* edata = CopyErrorData();
     FlushErrorState();
+    if (in_transaction) {
+      RollbackAndReleaseCurrentSubTransaction();
+      MemoryContextSwitchTo(caller);
+      CurrentResourceOwner = owner;
+    }
     error->sqlerrcode = edata->sqlerrcode;
     error->message = edata->message;
   }
