@@ -237,15 +237,16 @@ fi
 [[ -f "$DEB" ]] || fail "no package file $DEB"
 
 # What the package holds and needs: the module and the fetch module, the control file,
-# the frozen 0.1.0 script, the full script of the default version and the upgrade script
-# between them.
+# the frozen 0.1.0 script, the full script of the default version and the upgrade scripts
+# 0.1.0 -> 0.2.0 -> default version.
 contents=$(dpkg-deb -c "$DEB" | awk '{print $NF}')
 for f in ./usr/lib/postgresql/$PG/lib/rowguard.so \
          ./usr/lib/postgresql/$PG/lib/rowguard_fetch.so \
          ./usr/share/postgresql/$PG/extension/rowguard.control \
          ./usr/share/postgresql/$PG/extension/rowguard--0.1.0.sql \
          ./usr/share/postgresql/$PG/extension/rowguard--$VERSION.sql \
-         ./usr/share/postgresql/$PG/extension/rowguard--0.1.0--$VERSION.sql; do
+         ./usr/share/postgresql/$PG/extension/rowguard--0.1.0--0.2.0.sql \
+         ./usr/share/postgresql/$PG/extension/rowguard--0.2.0--$VERSION.sql; do
   grep -qxF "$f" <<<"$contents" || fail "the package lacks $f"
 done
 depends=$(dpkg-deb -f "$DEB" Depends)
