@@ -261,8 +261,19 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
                                 setting_leeway, setting_require_exp,
                                 setting_audience ? setting_audience : ""};
   TokenFactsPlain facts;
-  if (!BridgeVerify(CurrentTrustStore(), token, length, settings, &verified,
-                    log_result ? &facts : nullptr, &error)) {
+  bool ok = BridgeVerify(CurrentTrustStore(), token, length, settings, &verified,
+                         log_result ? &facts : nullptr, &error);
+  if (!ok && error.unknown_key && named == TokenKey::kKid) {
+    // A key the issuer may just have published: wait for the refresher's fetch
+    // (rowguard.unknown_key_wait) and verify again (unknown_key_wait.cpp).
+    char iss[kFactSize];
+    strlcpy(iss, error.unknown_key_iss, sizeof(iss));
+    if (AwaitUnknownKey(iss, kid)) {
+      ok = BridgeVerify(CurrentTrustStore(), token, length, settings, &verified,
+                        log_result ? &facts : nullptr, &error);
+    }
+  }
+  if (!ok) {
     strlcpy(failure_detail, error.detail, sizeof(failure_detail));
     if (error.unknown_key) KeySyncNoteUnknownKey(error.unknown_key_iss);
     if (log_result) LogOutcome(false, facts, failure_detail);

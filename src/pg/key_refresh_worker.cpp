@@ -3,7 +3,9 @@
 // listed in rowguard.refresh_databases (and restarts it when it stops). Each worker
 // fetches the JWK Set of every issuer in rowguard.jwks_sources when it is due, outside
 // any transaction, then syncs it in one short transaction. A token with an unknown kid
-// wakes the worker of its database through a slot in shared memory and its latch.
+// wakes the worker of its database through a slot in shared memory and its latch; the
+// worker broadcasts a condition variable after each refresh and each round, which a
+// backend waiting for an unknown key (unknown_key_wait.cpp) sleeps on.
 //
 // Everything here is plain C-style code: functions that can ereport hold only plain
 // data, and PG_TRY wraps only PostgreSQL calls (the fetch goes through the noexcept
@@ -20,6 +22,7 @@ extern "C" {
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
@@ -74,6 +77,8 @@ struct RefreshSlot {
 struct RefreshShared {
   slock_t mutex;
   RefreshSlot slots[kMaxDatabases];
+  // Broadcast after every refresh of an issuer and every round of a worker.
+  ConditionVariable refreshed;
 };
 
 RefreshShared* shared = nullptr;
@@ -94,6 +99,7 @@ void StartupShmem() {
   if (!found) {
     memset(shared, 0, sizeof(RefreshShared));
     SpinLockInit(&shared->mutex);
+    ConditionVariableInit(&shared->refreshed);
   }
   LWLockRelease(AddinShmemInitLock);
 }
@@ -360,13 +366,16 @@ void KeySyncNoteUnknownKey(const char* iss) {
   for (int i = 0; i < kMaxDatabases; ++i) {
     RefreshSlot& slot = shared->slots[i];
     if (!slot.in_use || slot.dbid != MyDatabaseId || slot.latch == nullptr) continue;
-    if (!TimestampDifferenceExceeds(slot.last_wake, now, kWakeRateMs)) break;
-    // Two different issuers waiting for one wake: refresh every issuer.
-    if (slot.wake && strncmp(slot.wake_iss, iss != nullptr ? iss : "", kIssLength) != 0) {
-      slot.wake_iss[0] = '\0';
-    } else {
-      strlcpy(slot.wake_iss, iss != nullptr ? iss : "", kIssLength);
+    if (slot.wake) {
+      // A wake not yet taken by the worker: it covers this issuer too (two different
+      // issuers waiting for one wake: refresh every issuer). Its latch is set already.
+      if (strncmp(slot.wake_iss, iss != nullptr ? iss : "", kIssLength) != 0) {
+        slot.wake_iss[0] = '\0';
+      }
+      break;
     }
+    if (!TimestampDifferenceExceeds(slot.last_wake, now, kWakeRateMs)) break;
+    strlcpy(slot.wake_iss, iss != nullptr ? iss : "", kIssLength);
     slot.wake = true;
     slot.last_wake = now;
     latch = slot.latch;
@@ -375,6 +384,27 @@ void KeySyncNoteUnknownKey(const char* iss) {
   SpinLockRelease(&shared->mutex);
   if (latch != nullptr) SetLatch(latch);
 }
+
+bool KeyRefreshRunsHere() {
+  if (shared == nullptr || !OidIsValid(MyDatabaseId)) return false;
+  bool found = false;
+  SpinLockAcquire(&shared->mutex);
+  for (int i = 0; i < kMaxDatabases && !found; ++i) {
+    const RefreshSlot& slot = shared->slots[i];
+    found = slot.in_use && slot.dbid == MyDatabaseId && slot.latch != nullptr;
+  }
+  SpinLockRelease(&shared->mutex);
+  return found;
+}
+
+long KeyRefreshWakeMinIntervalMs() { return kWakeMinIntervalMs; }
+
+void KeyRefreshSleep(long timeout_ms) {
+  if (shared == nullptr) return;
+  (void)ConditionVariableTimedSleep(&shared->refreshed, timeout_ms, PG_WAIT_EXTENSION);
+}
+
+void KeyRefreshEndSleep() { ConditionVariableCancelSleep(); }
 
 }  // namespace rowguard::pg
 
@@ -435,7 +465,11 @@ void rowguard_key_refresh_worker(Datum arg) {
         wait_ms = kIdleWaitMs;
       } else {
         missing_logged = false;
-        for (int i = 0; i < due_count; ++i) RefreshOne(cycle, due[i]);
+        for (int i = 0; i < due_count; ++i) {
+          RefreshOne(cycle, due[i]);
+          ConditionVariableBroadcast(&shared->refreshed);
+        }
+        ConditionVariableBroadcast(&shared->refreshed);
         if (due_count > 0) continue;  // read the new schedule at once
       }
     }

@@ -37,6 +37,7 @@ char* setting_role_binding_claim = nullptr;
 char* setting_roles_claim = nullptr;
 char* setting_tenant_claim = nullptr;
 char* setting_token = nullptr;
+int setting_unknown_key_wait = 2000;
 
 const char* setting_overridden_at_connection = nullptr;
 
@@ -179,6 +180,15 @@ void DefineSettings() {
       "rowguard.token", gettext_noop("The bearer token that is this session's identity."),
       gettext_noop("Setting it verifies the token; SHOW never prints it."), &setting_token, "",
       PGC_USERSET, GUC_NOT_IN_SAMPLE, CheckTokenHook, AssignTokenHook, ShowTokenHook);
+
+  DefineCustomIntVariable(
+      "rowguard.unknown_key_wait",
+      gettext_noop("Longest time a token with an unknown kid waits for the key refresher."),
+      gettext_noop("When the token's issuer has a jwks_uri and a key refresher runs for the "
+                   "database, the call waits for it to fetch the issuer's key set and verifies "
+                   "again. 0 refuses at once."),
+      &setting_unknown_key_wait, 2000, 0, 60000, PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr,
+      nullptr);
 
   MarkGUCPrefixReserved("rowguard");
 }

@@ -18,6 +18,7 @@ Paths served (the issuer is https://127.0.0.1:PORT):
   /redirect-http    302 to http://127.0.0.1:PORT/jwks.json
 Every request is appended to STATE_DIR/hits.log ("<unix time> <path>").
 """
+import base64
 import json
 import os
 import ssl
@@ -123,7 +124,11 @@ def keys(state, *names):
             f.write(private.private_bytes(serialization.Encoding.PEM,
                                           serialization.PrivateFormat.PKCS8,
                                           serialization.NoEncryption()))
-        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private.public_key()))
+        # Coordinates padded to the curve's 32 bytes (RFC 7518 6.2.1.2); some PyJWT
+        # versions drop leading zero bytes, which makes about one key in 128 invalid.
+        numbers = private.public_key().public_numbers()
+        b64 = lambda n: base64.urlsafe_b64encode(n.to_bytes(32, "big")).rstrip(b"=").decode()
+        jwk = {"kty": "EC", "crv": "P-256", "x": b64(numbers.x), "y": b64(numbers.y)}
         jwk.update({"kid": name, "alg": "ES256", "use": "sig"})
         with open(os.path.join(state, name + ".jwk"), "w") as f:
             json.dump(jwk, f)

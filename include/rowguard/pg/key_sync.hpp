@@ -37,7 +37,21 @@ FetchHttpsGetFunction FindFetchModule(FetchLoadError* error);
 // from any backend at any time: it never raises an error.
 void KeySyncNoteUnknownKey(const char* iss);
 
+// A token named a kid that no stored key has, from an issuer with a jwks_uri: wait up to
+// rowguard.unknown_key_wait for this database's refresher to fetch the issuer's set,
+// and say whether the key store now holds `kid` (src/pg/unknown_key_wait.cpp). Never
+// waits holding a lock; cancellable (raises the cancel's ERROR).
+bool AwaitUnknownKey(const char* iss, const char* kid);
+
 // The refresher (src/pg/key_refresh_worker.cpp).
+// Does a refresher run for this backend's database (preloaded, listed, started)?
+bool KeyRefreshRunsHere();
+// A wake refetches an issuer at most once in this many milliseconds.
+long KeyRefreshWakeMinIntervalMs();
+// Sleeps until a refresher finished a refresh or a round, or timeout_ms passed (the
+// first call only prepares); KeyRefreshEndSleep after the last one. Interruptible.
+void KeyRefreshSleep(long timeout_ms);
+void KeyRefreshEndSleep();
 void KeyRefreshRequestShmem();
 void KeyRefreshStartupShmem();
 void KeyRefreshRegisterLauncher();

@@ -20,6 +20,7 @@ extern char* setting_role_binding_claim;
 extern char* setting_roles_claim;
 extern char* setting_tenant_claim;
 extern char* setting_token;
+extern int setting_unknown_key_wait;  // milliseconds
 
 // Set at load when a superuser-only rowguard setting had been given a connection-time
 // value (PGOPTIONS, a startup option) by a role without the privilege; names that
