@@ -37,18 +37,21 @@ constexpr std::int64_t kNoCutoff = INT64_MIN;
 
 char revoked_detail[kDetailSize];
 
-// PostgreSQL timestamp (microseconds since 2000-01-01) to Unix seconds, rounded up, so
-// that "iat < cutoff" in whole seconds equals "iat < issued_before" exactly.
-std::int64_t CeilUnixSeconds(TimestampTz t) {
+// PostgreSQL timestamp (microseconds since 2000-01-01) to Unix seconds, rounded down.
+// iat has one-second resolution, so "issued before issued_before" is decided per second:
+// a token whose iat is the second of issued_before, or later, passes. A token minted
+// earlier within that same second passes too (the price of "log out everywhere, then
+// log in again" working without a pause; docs/functions.md, revoke_subject).
+std::int64_t FloorUnixSeconds(TimestampTz t) {
   if (TIMESTAMP_IS_NOEND(t)) return INT64_MAX;
   std::int64_t seconds = t / USECS_PER_SEC;
-  if (t % USECS_PER_SEC > 0) ++seconds;
+  if (t % USECS_PER_SEC < 0) --seconds;
   return seconds + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
 }
 
 // Probes the index on (column, issuer) for `value` and returns, over the rows whose
 // issuer is NULL or equals `issuer`: for kRevokedJti 1 when any exists (else 0); for
-// kRevokedSub the latest issued_before in Unix seconds, rounded up (else kNoCutoff).
+// kRevokedSub the latest issued_before in Unix seconds, rounded down (else kNoCutoff).
 // Reads with a catalog snapshot and checks no privileges, like the key store.
 std::int64_t Probe(char kind, const char* issuer, const char* value, std::size_t value_length) {
   const Oid schema = get_namespace_oid("rowguard", true);
@@ -90,7 +93,7 @@ std::int64_t Probe(char kind, const char* issuer, const char* value, std::size_t
     if (is_null) continue;
     const TimestampTz t = DatumGetTimestampTz(cutoff);
     if (TIMESTAMP_IS_NOBEGIN(t)) continue;
-    const std::int64_t seconds = CeilUnixSeconds(t);
+    const std::int64_t seconds = FloorUnixSeconds(t);
     if (seconds > answer) answer = seconds;
   }
   systable_endscan(scan);
