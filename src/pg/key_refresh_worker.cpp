@@ -17,6 +17,11 @@ extern "C" {
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_database.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -301,7 +306,10 @@ void RefreshOne(MemoryContext cycle, const DueSource& source) {
   pgstat_report_activity(STATE_IDLE, nullptr);
   CHECK_FOR_INTERRUPTS();
   if (fetch.failure != FetchFailureKind::kNone) {
-    char* why = psprintf("could not fetch \"%s\": %s", source.uri, fetch.detail);
+    char* why = FetchFailedOnCertificate(fetch)
+                    ? psprintf("could not fetch \"%s\": %s (%s)", source.uri, fetch.detail,
+                               FetchCertificateAdvice())
+                    : psprintf("could not fetch \"%s\": %s", source.uri, fetch.detail);
     ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX "keys of issuer \"%s\" not refreshed: %s", source.iss,
                          why)));
     Record(source, why, -1);
@@ -347,7 +355,9 @@ void KeyRefreshStartupShmem() { StartupShmem(); }
 void KeyRefreshRegisterLauncher() {
   BackgroundWorker worker;
   memset(&worker, 0, sizeof(worker));
-  worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+  // A connection to the shared catalogs only: it reads pg_database, so a database listed
+  // before it is created gets a LOG line and a retry instead of a worker's FATAL.
+  worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
   // Not on a standby: its keys arrive by replication. After a promotion it starts.
   worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
   worker.bgw_restart_time = 5;
@@ -479,10 +489,37 @@ void rowguard_key_refresh_worker(Datum arg) {
   }
 }
 
+namespace {
+
+// A heap scan of pg_database, as the autovacuum launcher reads it: with no database
+// selected, only shared catalogs and their nailed entries are at hand (an index scan
+// would need pg_class).
+bool DatabaseExists(const char* name) {
+  SetCurrentStatementStartTimestamp();
+  StartTransactionCommand();
+  (void)GetTransactionSnapshot();
+  bool exists = false;
+  Relation rel = table_open(DatabaseRelationId, AccessShareLock);
+  TableScanDesc scan = table_beginscan_catalog(rel, 0, nullptr);
+  HeapTuple tuple;
+  while (!exists && (tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+    const auto* row = reinterpret_cast<Form_pg_database>(GETSTRUCT(tuple));
+    exists = strcmp(NameStr(row->datname), name) == 0;
+  }
+  table_endscan(scan);
+  table_close(rel, AccessShareLock);
+  CommitTransactionCommand();
+  return exists;
+}
+
+}  // namespace
+
 void rowguard_key_refresh_launcher(Datum arg) {
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
   pqsignal(SIGTERM, die);
   BackgroundWorkerUnblockSignals();
+  BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
+  static bool missing_logged[kMaxDatabases];
 
   static char names[kMaxDatabases][NAMEDATALEN];
   static BackgroundWorkerHandle* handles[kMaxDatabases];
@@ -534,6 +571,7 @@ void rowguard_key_refresh_launcher(Datum arg) {
         handles[i] = nullptr;
         not_before[i] = 0;
         delay_ms[i] = kLauncherRestartMs;
+        missing_logged[i] = false;
       }
       pid_t pid;
       if (handles[i] != nullptr && GetBackgroundWorkerPid(handles[i], &pid) != BGWH_STOPPED) {
@@ -547,6 +585,18 @@ void rowguard_key_refresh_launcher(Datum arg) {
         not_before[i] = TimestampTzPlusMilliseconds(now, delay_ms[i]);
         delay_ms[i] = delay_ms[i] * 2 > kIdleWaitMs ? kIdleWaitMs : delay_ms[i] * 2;
       }
+      if (handles[i] == nullptr && !DatabaseExists(db)) {
+        // Not created yet (or dropped): looked for again every 10 s.
+        if (!missing_logged[i]) {
+          ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX
+                               "database \"%s\" in rowguard.refresh_databases does not exist; "
+                               "its key refresher starts once it is created",
+                               db)));
+          missing_logged[i] = true;
+        }
+        continue;
+      }
+      missing_logged[i] = false;
       if (now < not_before[i]) {
         long ms = static_cast<long>((not_before[i] - now) / 1000) + 1;
         if (ms < next_ms) next_ms = ms;

@@ -80,8 +80,28 @@ void ReportFetchFailure(const char* url, const FetchPlain& fetch) {
   char detail[kDetailSize];
   strlcpy(detail, fetch.detail, sizeof(detail));
   detail[0] = static_cast<char>(pg_toupper(static_cast<unsigned char>(detail[0])));
+  if (FetchFailedOnCertificate(fetch)) {
+    ereport(ERROR,
+            (errcode(code), errmsg("could not fetch \"%s\"", url), errdetail("%s.", detail),
+             errhint("%s", FetchCertificateAdvice())));
+  }
   ereport(ERROR, (errcode(code), errmsg("could not fetch \"%s\"", url), errdetail("%s.", detail),
                   errhint("Nothing was changed; the keys stored before keep working.")));
+}
+
+bool FetchFailedOnCertificate(const FetchPlain& fetch) {
+  if (fetch.failure != FetchFailureKind::kConnect) return false;
+  return strstr(fetch.detail, "certificate") != nullptr || strstr(fetch.detail, "SSL") != nullptr ||
+         strstr(fetch.detail, "TLS") != nullptr;
+}
+
+const char* FetchCertificateAdvice() {
+  const bool system_bundle = setting_http_ca_file == nullptr || setting_http_ca_file[0] == '\0';
+  return psprintf(
+      "The issuer's certificate is checked against rowguard.http_ca_file (%s): set it to a PEM "
+      "file that holds the CA that signed the certificate, and reload. Nothing was changed; the "
+      "keys stored before keep working.",
+      system_bundle ? "now empty: the system's CA bundle" : setting_http_ca_file);
 }
 
 }  // namespace rowguard::pg

@@ -168,7 +168,7 @@ q -c "SELECT rowguard.set_jwks_uri('$ISS', '$ISS/jwks.json')" >/dev/null
 worker_pid() { "$PGBIN/psql" -X -At -d postgres -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'rowguard key refresher' AND datname = 'app'"; }
 for _ in $(seq 1 50); do [[ -n "$(worker_pid)" ]] && break; sleep 0.2; done
 check_match "a refresher runs for database app" '^[0-9]+$' "$(worker_pid)"
-# The launcher has no database connection, so it is not in pg_stat_activity: ps.
+# The launcher is counted with ps (it connects to no database of its own).
 check "one launcher" "1" "$(pgrep -f -c -P "$(head -1 "$(cluster_data "$PORT")/postmaster.pid")" 'rowguard key refresh launcher')"
 sleep 1
 check_match "a database without the extension is reported, not fatal" 'database "postgres" has no rowguard 0.2.0 key sources' "$(grep -o 'database "postgres" has no rowguard 0.2.0 key sources' "$LOG" | head -1)"

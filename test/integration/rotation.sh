@@ -6,7 +6,11 @@
 # refresher has fetched; with the wait, none is. Also: a kid the issuer never publishes
 # is still refused after the wait, with the documented detail prefix; the wait is
 # cancellable and holds no lock on the key tables; an issuer without jwks_uri is not
-# waited for. Functional assertions only (counts), no timing thresholds.
+# waited for. And messages that tell the fix: refresh_keys() carries the cause of a
+# certificate error and names rowguard.http_ca_file (also in jwks_sources.last_error),
+# discover_issuer shows the issuer a mismatching document names, a database listed in
+# rowguard.refresh_databases before it exists is a LOG line and a retry, not a FATAL.
+# Functional assertions only (counts), no timing thresholds.
 #
 # Own cluster with shared_preload_libraries = 'rowguard' and a local HTTPS issuer
 # (test/integration/jwks_issuer.py). Environment: ROWGUARD_ROOT, PGBIN.
@@ -170,6 +174,30 @@ check "... and is counted as unknown_key" "t" \
 other=$("$PY" "$ISSUER_PY" mint "$STATE" other "https://other.example" eve)
 check "an unknown kid of an issuer without jwks_uri: refused" 'unknown key id "other"' \
   "$(q -c "SET rowguard.unknown_key_wait = '60s'" -c "SET statement_timeout = '30s'" -c "SELECT rowguard.verify('$other')" 2>&1 | sed -n 's/^DETAIL:  //p' | grep -o '^unknown key id "other"')"
+
+# --- messages that tell the fix (issue 24, item 4) --------------------------------------
+LOG=$(cluster_log "$PORT")
+check "a database listed before it exists: no FATAL" "0" "$(grep -c 'FATAL:  database "app" does not exist' "$LOG" || true)"
+check_match "... but a LOG line, and the refresher started once it was created" \
+  'database "app" in rowguard.refresh_databases does not exist; its key refresher starts once it is created' \
+  "$(grep -o 'database "app" in rowguard.refresh_databases does not exist; its key refresher starts once it is created' "$LOG" | head -1)"
+check_match "discover_issuer on a mismatch shows the issuer the document names" \
+  "The document names \"$ISS\" as its issuer" \
+  "$(q -c "SELECT rowguard.discover_issuer('https://localhost:$HTTPS_PORT')" 2>&1 | sed -n 's/^DETAIL:  //p')"
+# An untrusted certificate (the system bundle does not hold the test CA).
+"$PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM SET rowguard.http_ca_file = '/etc/ssl/certs/ca-certificates.crt'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+one=$(q -c "SELECT * FROM rowguard.refresh_keys('$ISS')" 2>&1 || true)
+check_match "refresh_keys(iss), certificate error: the detail says why" 'DETAIL:  .*(certificate|SSL)' "$one"
+check_match "... and the hint names rowguard.http_ca_file" 'HINT:  .*rowguard.http_ca_file' "$one"
+all=$(q -c "SELECT issuer || ' ' || action FROM rowguard.refresh_keys()" 2>&1 || true)
+check_match "refresh_keys(), certificate error: the warning carries the cause" \
+  'WARNING:  keys of issuer "[^"]+" were not refreshed: could not fetch "[^"]+": .*(certificate|SSL).*rowguard.http_ca_file' "$all"
+check_match "... and the row says failed" "$ISS failed" "$all"
+check_match "jwks_sources.last_error carries the cause and names rowguard.http_ca_file" \
+  '(certificate|SSL).*rowguard.http_ca_file' "$(q -c "SELECT last_error FROM rowguard.jwks_sources")"
+"$PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM RESET rowguard.http_ca_file" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
 
 # --- the wait is cancellable and holds no lock -------------------------------------------
 # The issuer answers slowly: the refresher's fetch takes rowguard.http_timeout (5 s), so

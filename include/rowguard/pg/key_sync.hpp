@@ -32,6 +32,11 @@ FetchHttpsGetFunction FindFetchModule(FetchLoadError* error);
 // Raises the error for a failed fetch (the SQLSTATEs of docs/keys.md).
 [[noreturn]] void ReportFetchFailure(const char* url, const FetchPlain& fetch);
 
+// Did the fetch fail on the issuer's TLS certificate (trust anchors, verification)?
+bool FetchFailedOnCertificate(const FetchPlain& fetch);
+// What to change then, naming rowguard.http_ca_file and its value (palloc'ed).
+const char* FetchCertificateAdvice();
+
 // A token named a kid that no stored key has: wake this database's refresher for
 // `iss` (rate-limited; nothing happens without shared_preload_libraries). Safe to call
 // from any backend at any time: it never raises an error.
