@@ -1,5 +1,6 @@
 -- Issue 24, "the first hour": behaviour a new user tripped over. Revocation boundary
--- (revoke_subject and the second of iat), scope_policy for several commands at once.
+-- (revoke_subject and the second of iat), scope_policy for several commands at once and
+-- what a missing scope does to UPDATE and DELETE.
 -- rowguard.unknown_key_wait and the key rotation it serves are in
 -- test/integration/rotation.sh (they need the background refresher and an issuer).
 SET client_min_messages = warning;
@@ -32,6 +33,49 @@ SELECT verdict(fh_token('fh-carol', floor(extract(epoch FROM now())) - 1)) AS be
 SELECT rowguard.revoke_subject('fh-dave', date_trunc('second', now()) + interval '1 second');
 SELECT verdict(fh_token('fh-dave', floor(extract(epoch FROM now())))) AS same_second_strict;
 DELETE FROM rowguard.revocations WHERE sub LIKE 'fh-%';
+
+-- scope_policy for several commands at once: one call per table.
+CREATE TABLE public.fh_docs (id int PRIMARY KEY, body text);
+INSERT INTO public.fh_docs VALUES (1, 'one'), (2, 'two');
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.fh_docs TO rowguard_app;
+SELECT rowguard.scope_policy('public.fh_docs', 'SELECT', 'docs:read') IS NOT NULL AS read_policy;
+SELECT rowguard.scope_policy('public.fh_docs', ARRAY['insert', 'UPDATE', 'DELETE', 'update'],
+                             'docs:write') IS NOT NULL AS write_policies;
+SELECT polname, polcmd, pg_get_expr(polqual, polrelid) AS using_expr,
+       pg_get_expr(polwithcheck, polrelid) AS check_expr
+  FROM pg_policy WHERE polrelid = 'public.fh_docs'::regclass ORDER BY polname;
+-- The script only (apply => false), and the errors.
+SELECT rowguard.scope_policy('public.fh_docs', ARRAY['DELETE'], 'docs:write', apply => false);
+SELECT outcome($$SELECT rowguard.scope_policy('public.fh_docs', ARRAY[]::text[], 'x')$$) AS empty_list;
+SELECT outcome($$SELECT rowguard.scope_policy('public.fh_docs', ARRAY['SELECT', 'TRUNCATE'], 'x')$$) AS bad_command;
+SELECT outcome($$SELECT rowguard.scope_policy('public.fh_docs', ARRAY['SELECT'], 'a b')$$) AS bad_scope;
+-- Named arguments: command => for one, commands => for several.
+SELECT rowguard.scope_policy(tbl => 'public.fh_docs', command => 'SELECT', scope => 'docs:read',
+                             apply => false) IS NOT NULL AS named_one,
+       rowguard.scope_policy(tbl => 'public.fh_docs', commands => ARRAY['SELECT'],
+                             scope => 'docs:read', apply => false) IS NOT NULL AS named_many;
+
+-- A read-only token: SELECT sees the rows; UPDATE and DELETE affect 0 rows without an
+-- error (row level security filters, it does not raise), INSERT fails its WITH CHECK.
+-- An API turns the 0 into a 403 by counting (RETURNING, or the command tag) and asking
+-- explain_access why.
+SELECT rowguard.sign(jsonb_build_object('sub', 'fh-reader', 'scope', 'docs:read',
+                                        'exp', 4102444800), 'first-hour-key') AS reader
+\gset
+SET ROLE rowguard_app;
+BEGIN;
+SELECT rowguard.authenticate(:'reader') ->> 'sub' AS sub;
+SELECT count(*) AS visible FROM public.fh_docs;
+WITH changed AS (UPDATE public.fh_docs SET body = 'changed' RETURNING id)
+SELECT count(*) AS updated FROM changed;
+WITH gone AS (DELETE FROM public.fh_docs RETURNING id)
+SELECT count(*) AS deleted FROM gone;
+SELECT outcome($$INSERT INTO public.fh_docs VALUES (3, 'three')$$) AS inserted;
+SELECT policy, applies, note FROM rowguard.explain_access('public.fh_docs', 'UPDATE')
+ WHERE policy = 'rowguard_scope_update';
+ROLLBACK;
+RESET ROLE;
+DROP TABLE public.fh_docs;
 
 DROP FUNCTION public.fh_token(text, numeric);
 SELECT rowguard.remove_key('first-hour-key');

@@ -141,8 +141,17 @@ SELECT regexp_replace(outcome($$SELECT * FROM rowguard.refresh_keys('https://syn
          'Failed to connect to 127.0.0.1 port 1 after N ms: Couldn''t connect')
     AS refused_connection;
 SELECT outcome($$SELECT * FROM rowguard.refresh_keys('https://nobody.example')$$) AS no_source;
-SELECT * FROM rowguard.refresh_keys();  -- every source: a failure is a row and a WARNING
+-- Every source: a failure is a row and a WARNING. The WARNING carries libcurl's words
+-- (since 0.3.0 the cause, as the single-issuer form's error does), shown masked through
+-- last_error, which holds the same text.
+SET client_min_messages = error;
+SELECT * FROM rowguard.refresh_keys();
+RESET client_min_messages;
 SELECT iss, failures, last_error IS NOT NULL AS has_error FROM rowguard.jwks_sources;
+SELECT regexp_replace(last_error,
+         'failed to connect to 127\.0\.0\.1(:| port )1 after \d+ ms: Could(n''t| not) connect',
+         'failed to connect to 127.0.0.1 port 1 after N ms: couldn''t connect', 'i') AS last_error
+  FROM rowguard.jwks_sources;
 SELECT verdict(rowguard.sign('{"sub":"frank","iss":"https://sync.example","exp":4102444800}', 'sync-b')) AS still_works;
 SELECT outcome($$SELECT rowguard.discover_issuer('http://sync.example')$$) AS discover_plain_http;
 SELECT regexp_replace(outcome($$SELECT rowguard.discover_issuer('https://127.0.0.1:1')$$),

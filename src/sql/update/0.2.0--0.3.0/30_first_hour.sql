@@ -134,3 +134,33 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- scope_policy for several commands at once: scope_policy('t', ARRAY['INSERT','UPDATE',
+-- 'DELETE'], 'orders:write'). A call with one command as a string literal still resolves
+-- to the text form (PostgreSQL prefers the string category for an unknown literal), and
+-- named-argument calls use `command` there and `commands` here.
+CREATE FUNCTION rowguard.scope_policy(tbl regclass, commands text[], scope text,
+                                      apply boolean DEFAULT true)
+    RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cmd text;
+    done text[] := '{}';
+    script text[] := '{}';
+BEGIN
+    IF scope_policy.commands IS NULL OR pg_catalog.cardinality(scope_policy.commands) = 0 THEN
+        RAISE EXCEPTION 'commands must name at least one command'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example ARRAY[''INSERT'', ''UPDATE'', ''DELETE''].';
+    END IF;
+    FOREACH cmd IN ARRAY scope_policy.commands LOOP
+        cmd := rowguard._check_command(cmd);
+        CONTINUE WHEN cmd OPERATOR(pg_catalog.=) ANY (done);
+        done := done OPERATOR(pg_catalog.||) cmd;
+        script := script OPERATOR(pg_catalog.||)
+                  rowguard.scope_policy(scope_policy.tbl, cmd, scope_policy.scope, scope_policy.apply);
+    END LOOP;
+    RETURN pg_catalog.array_to_string(script, E'\n');
+END
+$$;
+COMMENT ON FUNCTION rowguard.scope_policy(regclass, text[], text, boolean)
+    IS 'allow each of these commands on a table (and its partitions) only to tokens that carry a scope';
