@@ -34,6 +34,7 @@ STALE=(
 )
 for entry in "${STALE[@]}"; do
   phrase=${entry%% @@ *} why=${entry#* @@ }
+  phrase=${phrase// /[[:space:]]+}  # a space in a phrase matches any run of white space
   checks=$((checks + 1))
   # Paragraphs are wrapped: join each file's lines before matching.
   hits=""
