@@ -77,5 +77,12 @@ ROLLBACK;
 RESET ROLE;
 DROP TABLE public.fh_docs;
 
+-- authenticate(token) outside a transaction block: the identity ends with the statement,
+-- a WARNING says so (which psycopg hides by default), and stats() counts it.
+SELECT count AS outside_before FROM rowguard.stats() WHERE outcome = 'outside_transaction' \gset
+SELECT rowguard.authenticate(fh_token('fh-eve', 1700000000)) ->> 'sub' AS sub;
+SELECT rowguard.is_authenticated() AS still_authenticated;
+SELECT count - :outside_before AS counted FROM rowguard.stats() WHERE outcome = 'outside_transaction';
+
 DROP FUNCTION public.fh_token(text, numeric);
 SELECT rowguard.remove_key('first-hour-key');

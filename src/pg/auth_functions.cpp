@@ -13,6 +13,7 @@ extern "C" {
 #include "rowguard/pg/citus.hpp"
 #include "rowguard/pg/handoff.hpp"
 #include "rowguard/pg/identity.hpp"
+#include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/session_state_guard.hpp"
 #include "rowguard/pg/sql_function.hpp"
@@ -55,6 +56,8 @@ ROWGUARD_SQL_FUNCTION(rowguard_authenticate) {
   }
   if (is_local && !IsTransactionBlock()) {
     // Like SET LOCAL outside a transaction block: the identity ends with this statement.
+    // Counted too: drivers such as psycopg hide WARNINGs unless the application asks.
+    ObserveOutsideTransaction();
     ereport(WARNING,
             (errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
              errmsg("rowguard.authenticate with is_local can only be used in transaction blocks"),

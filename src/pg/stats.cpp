@@ -63,6 +63,7 @@ void AttachSharedMemory() {
 const char* OutcomeName(int index) {
   if (index == kOutcomeAccepted) return "accepted";
   if (index == kOutcomeCacheHit) return "cache_hit";
+  if (index == kOutcomeOutsideTransaction) return "outside_transaction";
   return core::FailureClassName(static_cast<core::FailureClass>(index - kOutcomeFirstFailure));
 }
 
@@ -87,6 +88,8 @@ void CountOutcome(int index) {
 void ObserveAccepted(bool cache_hit) {
   CountOutcome(cache_hit ? kOutcomeCacheHit : kOutcomeAccepted);
 }
+
+void ObserveOutsideTransaction() { CountOutcome(kOutcomeOutsideTransaction); }
 
 }  // namespace rowguard::pg
 

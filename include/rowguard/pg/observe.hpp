@@ -24,7 +24,8 @@ extern "C" {
 namespace rowguard::pg {
 
 // Outcome slots of rowguard.stats(): accepted, cache_hit, then one per
-// core::FailureClass in its order.
+// core::FailureClass in its order, then outside_transaction (kOutcomeOutsideTransaction,
+// observe_shared.hpp).
 constexpr int kOutcomeAccepted = 0;
 constexpr int kOutcomeCacheHit = 1;
 constexpr int kOutcomeFirstFailure = 2;
@@ -48,6 +49,11 @@ void ObserveAccepted(bool cache_hit);
 // counts it, remembers the reason for session_status() in this transaction, and then
 // waits rowguard.failure_delay (interruptibly) before the caller reports the error.
 void ObserveRejected(int failure_class, const char* detail);
+
+// authenticate(token) with is_local outside a transaction block: the identity ended with
+// its statement (a WARNING says so, which drivers may hide). Counted as
+// outside_transaction.
+void ObserveOutsideTransaction();
 
 // The identity in force changed (nullptr: none); publishes it in this backend's slot
 // of the shared sessions array when preloaded.

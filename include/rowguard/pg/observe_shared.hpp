@@ -15,7 +15,8 @@ extern "C" {
 
 namespace rowguard::pg {
 
-constexpr int kOutcomeCount = kOutcomeFirstFailure + core::kFailureClassCount;
+constexpr int kOutcomeOutsideTransaction = kOutcomeFirstFailure + core::kFailureClassCount;
+constexpr int kOutcomeCount = kOutcomeOutsideTransaction + 1;
 
 struct SharedStats {
   pg_atomic_uint64 counts[kOutcomeCount];
