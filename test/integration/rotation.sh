@@ -216,5 +216,23 @@ check "... while the wait goes on" "waiting" "$waiting"
 kill "$BG" 2>/dev/null; wait "$BG" 2>/dev/null || true; BG=""
 "$PGBIN/psql" -X -q -d postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = 'app' AND query LIKE '%rowguard.verify%' AND pid <> pg_backend_pid()" >/dev/null
 
+# --- the sessions view behind a pooler (issue 24, item 8) -------------------------------
+# PgBouncer with application_name_add_host = 1 appends " - <client address>:<port>".
+sess_token=$(mint k3 sess)
+"$PGBIN/psql" -X -q -d app -c "SET application_name = 'api - 203.0.113.7:51234'" \
+  -c "SET rowguard.token = '$sess_token'" -c "SELECT pg_sleep(6)" >/dev/null 2>&1 &
+BG=$!
+row=""
+for _ in $(seq 1 50); do
+  row=$(q -c "SELECT application_name || '|' || pooler_client_addr || '|' || (client_addr IS NOT NULL OR client_addr IS NULL) FROM rowguard.sessions WHERE sub = 'sess'")
+  [[ -n "$row" ]] && break; sleep 0.1
+done
+check "sessions: application_name, and the client address a pooler appended to it" \
+  "api - 203.0.113.7:51234|203.0.113.7|true" "$row"
+check "sessions: 0.2.0's columns first, in their order" \
+  "pid,sub,iss,kid,jti,exp,scope,application_name,client_addr,pooler_client_addr" \
+  "$(q -c "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'rowguard.sessions'::regclass AND attnum > 0")"
+kill "$BG" 2>/dev/null; wait "$BG" 2>/dev/null || true; BG=""
+
 echo "rotation: $((checks - failures)) of $checks checks passed"
 ((failures == 0))

@@ -164,3 +164,16 @@ END
 $$;
 COMMENT ON FUNCTION rowguard.scope_policy(regclass, text[], text, boolean)
     IS 'allow each of these commands on a table (and its partitions) only to tokens that carry a scope';
+
+-- rowguard.sessions behind a pooler: client_addr of the backend is the pooler's. The
+-- view adds (at its end, so 0.2.0's columns keep their places) what pg_stat_activity
+-- knows of the connection, and the client address PgBouncer appends to
+-- application_name with application_name_add_host = 1 ("app - 203.0.113.7:51234").
+CREATE OR REPLACE VIEW rowguard.sessions AS
+    SELECT s.pid, s.sub, s.iss, s.kid, s.jti, s.exp, s.scope,
+           a.application_name, a.client_addr,
+           pg_catalog.substring(a.application_name, ' - ([^ ]+):[0-9]+$') AS pooler_client_addr
+      FROM rowguard._sessions() s
+      LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) s.pid;
+COMMENT ON VIEW rowguard.sessions
+    IS 'every backend with an identity in force (needs shared_preload_libraries); never a token';
