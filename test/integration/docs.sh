@@ -6,7 +6,9 @@
 #      in the extension with that signature, and every function of the extension whose
 #      name does not begin with an underscore (trigger functions aside) has such a row;
 #   3. every rowguard.* setting is in the summary table of docs/settings.md, and every
-#      setting there exists.
+#      setting there exists;
+#   and only the three functions that took one in 0.2.0 have an argument named iss
+#   (the concept is "issuer": docs/functions.md, "Names").
 # Own cluster (pick_port), the installed rowguard. Environment: ROWGUARD_ROOT, PGBIN.
 set -euo pipefail
 
@@ -105,6 +107,16 @@ undocumented=$(q -c "
      AND p.oid <> ALL ('{${documented}}'::oid[])")
 checks=$((checks + 1))
 if [[ -n "$undocumented" ]]; then fail "no row in the tables of docs/functions.md: $undocumented"; else echo "ok   every public function is in docs/functions.md"; fi
+
+# --- names: no new argument named iss (docs/functions.md, "Names") -----------------------
+iss_args=$(q -c "
+  SELECT string_agg(p.proname, ',' ORDER BY p.proname)
+    FROM pg_proc p
+   WHERE p.pronamespace = 'rowguard'::regnamespace AND 'iss' = ANY (p.proargnames)
+     AND p.proname NOT LIKE '\_%'")
+check_names="refresh_keys,remove_issuer,set_issuer"
+checks=$((checks + 1))
+if [[ "$iss_args" == "$check_names" ]]; then echo "ok   only the three deprecated functions take an argument named iss"; else fail "functions with an argument named iss: $iss_args (only $check_names may: say issuer)"; fi
 
 # --- 3. settings -------------------------------------------------------------------------
 q -c "SELECT rowguard.sub()" >/dev/null  # loads the module: its settings exist
