@@ -81,9 +81,8 @@ void ReportFetchFailure(const char* url, const FetchPlain& fetch) {
   strlcpy(detail, fetch.detail, sizeof(detail));
   detail[0] = static_cast<char>(pg_toupper(static_cast<unsigned char>(detail[0])));
   if (FetchFailedOnCertificate(fetch)) {
-    ereport(ERROR,
-            (errcode(code), errmsg("could not fetch \"%s\"", url), errdetail("%s.", detail),
-             errhint("%s", FetchCertificateAdvice())));
+    ereport(ERROR, (errcode(code), errmsg("could not fetch \"%s\"", url), errdetail("%s.", detail),
+                    errhint("%s", FetchCertificateAdvice())));
   }
   ereport(ERROR, (errcode(code), errmsg("could not fetch \"%s\"", url), errdetail("%s.", detail),
                   errhint("Nothing was changed; the keys stored before keep working.")));

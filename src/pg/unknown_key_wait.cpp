@@ -38,8 +38,8 @@ constexpr long kPollMs = 100;
 
 struct SourceState {
   bool found;
-  bool due;                   // next_refresh has come, or the issuer was never fetched
-  TimestampTz last_attempt;   // 0 when never
+  bool due;                  // next_refresh has come, or the issuer was never fetched
+  TimestampTz last_attempt;  // 0 when never
 };
 
 // The issuer's row of rowguard.jwks_sources through its primary key, with the catalog
@@ -107,8 +107,9 @@ bool AwaitUnknownKey(const char* iss, const char* kid) {
     }
     // A wake refetches an issuer at most once per KeyRefreshWakeMinIntervalMs.
     const TimestampTz fetchable =
-        source.due ? now
-                   : TimestampTzPlusMilliseconds(source.last_attempt, KeyRefreshWakeMinIntervalMs());
+        source.due
+            ? now
+            : TimestampTzPlusMilliseconds(source.last_attempt, KeyRefreshWakeMinIntervalMs());
     if (fetchable > deadline || now >= deadline) break;
     if (now >= fetchable) KeySyncNoteUnknownKey(iss);
     // Hold back no xmin horizon while sleeping.
