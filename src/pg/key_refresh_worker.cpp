@@ -223,16 +223,19 @@ long CollectDue(MemoryContext cycle, bool woken, const char* wake_iss, DueSource
 bool FetchInterrupted() { return ProcDiePending; }
 
 // Records the outcome of one refresh, unless the issuer's jwks_uri changed meanwhile.
-void Record(const DueSource& source, const char* error, long max_age) {
+// last_attempt is when the fetch began: a backend waiting for an unknown key
+// (unknown_key_wait.cpp) knows from it whether the fetch began after its token arrived.
+void Record(const DueSource& source, const char* error, long max_age, TimestampTz started) {
   BeginWork("rowguard: recording a key refresh");
-  Oid types[4] = {TEXTOID, TEXTOID, INT8OID, TEXTOID};
-  Datum values[4] = {CStringGetTextDatum(source.iss), error ? CStringGetTextDatum(error) : 0,
-                     Int64GetDatum(max_age), CStringGetTextDatum(source.uri)};
-  const char nulls[4] = {' ', error ? ' ' : 'n', ' ', ' '};
+  Oid types[5] = {TEXTOID, TEXTOID, INT8OID, TEXTOID, TIMESTAMPTZOID};
+  Datum values[5] = {CStringGetTextDatum(source.iss), error ? CStringGetTextDatum(error) : 0,
+                     Int64GetDatum(max_age), CStringGetTextDatum(source.uri),
+                     TimestampTzGetDatum(started)};
+  const char nulls[5] = {' ', error ? ' ' : 'n', ' ', ' ', ' '};
   char query[1024];
   if (error == nullptr) {
     snprintf(query, sizeof(query),
-             "UPDATE rowguard.jwks_sources SET last_attempt = pg_catalog.now(), "
+             "UPDATE rowguard.jwks_sources SET last_attempt = $5, "
              "last_success = pg_catalog.now(), last_error = NULL, failures = 0, "
              "next_refresh = pg_catalog.now() + pg_catalog.make_interval(secs => "
              "CASE WHEN $3 < 0 THEN %ld ELSE LEAST(GREATEST($3, %ld), %ld) END) "
@@ -240,14 +243,14 @@ void Record(const DueSource& source, const char* error, long max_age) {
              kDefaultRefreshSeconds, kMinRefreshSeconds, kMaxRefreshSeconds);
   } else {
     snprintf(query, sizeof(query),
-             "UPDATE rowguard.jwks_sources SET last_attempt = pg_catalog.now(), "
+             "UPDATE rowguard.jwks_sources SET last_attempt = $5, "
              "last_error = $2, failures = failures + 1, "
              "next_refresh = pg_catalog.now() + pg_catalog.make_interval(secs => "
              "LEAST(%ld, %ld * pg_catalog.power(2, LEAST(failures, 12)))) "
              "WHERE iss = $1 AND $3 IS NOT NULL AND jwks_uri = $4",
              kMaxBackoffSeconds, kFirstBackoffSeconds);
   }
-  SPI_execute_with_args(query, 4, types, values, nulls, false, 0);
+  SPI_execute_with_args(query, 5, types, values, nulls, false, 0);
   EndWork();
 }
 
@@ -286,6 +289,7 @@ bool Sync(MemoryContext cycle, const char* iss, const char* body, char** message
 }
 
 void RefreshOne(MemoryContext cycle, const DueSource& source) {
+  const TimestampTz started = GetCurrentTimestamp();
   FetchSettings settings{setting_http_ca_file != nullptr ? setting_http_ca_file : "",
                          setting_http_timeout, FetchInterrupted};
   FetchLoadError load_error{0, nullptr};
@@ -297,7 +301,7 @@ void RefreshOne(MemoryContext cycle, const DueSource& source) {
         source.uri, load_error.message);
     ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX "keys of issuer \"%s\" not refreshed: %s", source.iss,
                          why)));
-    Record(source, why, -1);
+    Record(source, why, -1, started);
     return;
   }
   FetchPlain fetch;
@@ -312,7 +316,7 @@ void RefreshOne(MemoryContext cycle, const DueSource& source) {
                     : psprintf("could not fetch \"%s\": %s", source.uri, fetch.detail);
     ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX "keys of issuer \"%s\" not refreshed: %s", source.iss,
                          why)));
-    Record(source, why, -1);
+    Record(source, why, -1, started);
     return;
   }
   char* body = pstrdup(fetch.body);
@@ -322,10 +326,10 @@ void RefreshOne(MemoryContext cycle, const DueSource& source) {
   if (!Sync(cycle, source.iss, body, &message)) {
     ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX "keys of issuer \"%s\" not refreshed: %s", source.iss,
                          message)));
-    Record(source, message, -1);
+    Record(source, message, -1, started);
     return;
   }
-  Record(source, nullptr, max_age);
+  Record(source, nullptr, max_age, started);
 }
 
 bool Listed(const char* dbname) {
