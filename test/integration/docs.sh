@@ -41,7 +41,7 @@ for entry in "${STALE[@]}"; do
   # Paragraphs are wrapped: join each file's lines before matching.
   hits=""
   for f in README.md docs/*.md; do
-    if tr '\n' ' ' < "$f" | grep -qiE "$phrase"; then hits+=" $f"; fi
+    if grep -qiE "$phrase" <<<"$(tr '\n' ' ' < "$f")"; then hits+=" $f"; fi
   done
   if [[ -n "$hits" ]]; then fail "stale statement /$phrase/ ($why) in:$hits"; else echo "ok   no page says /$phrase/"; fi
 done

@@ -136,7 +136,10 @@ if [[ -f "$so" && -f "$fetch_so" ]]; then
   linked=$(ldd "$so" | grep -i curl || true)
   [[ -z "$linked" ]]
   check "rowguard.so does not link libcurl" $? "$linked"
-  ldd "$fetch_so" | grep -q 'libcurl'
+  # Not `ldd | grep -q`: under pipefail, grep -q exits at the first match and ldd's
+  # SIGPIPE would fail the pipeline now and then.
+  fetch_libs=$(ldd "$fetch_so")
+  grep -q 'libcurl' <<<"$fetch_libs"
   check "rowguard_fetch.so links libcurl" $?
   exported=$(nm -D --defined-only "$fetch_so" | awk '$2 == "T" {print $3}' | sort | tr '\n' ' ')
   [[ "$exported" == "Pg_magic_func rowguard_fetch_https_get_v1 " ]]
