@@ -22,6 +22,12 @@ CREATE POLICY or_user ON lr30.docs
     USING (tenant_id = (SELECT rowguard.claim_uuid('tenant_id')) OR current_user = 'lr30_admin');
 CREATE POLICY or_user_left ON lr30.docs
     USING (tenant_id = (SELECT rowguard.claim_uuid('tenant_id')) OR 'lr30_admin' = session_user);
+CREATE POLICY true_first ON lr30.docs
+    USING (true OR tenant_id = (SELECT rowguard.claim_uuid('tenant_id')));
+CREATE POLICY user_first ON lr30.docs FOR UPDATE
+    USING (current_user = 'lr30_admin' OR tenant_id = (SELECT rowguard.claim_uuid('tenant_id')));
+CREATE POLICY restrictive_or ON lr30.docs AS RESTRICTIVE
+    USING (tenant_id = (SELECT rowguard.claim_uuid('tenant_id')) OR current_user = 'lr30_admin');
 CREATE POLICY fine ON lr30.docs
     USING (tenant_id = (SELECT rowguard.claim_uuid('tenant_id')));
 -- 20. A definer function owned by the table's (non-superuser) owner, executable by PUBLIC,
@@ -93,6 +99,8 @@ SET ROLE lr30_owner;
 ALTER POLICY or_true ON lr30.docs USING (tenant_id = (SELECT rowguard.claim_uuid('tenant_id')));
 ALTER POLICY or_user ON lr30.docs USING (tenant_id = (SELECT rowguard.claim_uuid('tenant_id')));
 ALTER POLICY or_user_left ON lr30.docs USING (tenant_id = (SELECT rowguard.claim_uuid('tenant_id')));
+DROP POLICY true_first ON lr30.docs;
+DROP POLICY user_first ON lr30.docs;
 CREATE POLICY or_user_role ON lr30.docs TO lr30_admin USING (true);
 ALTER TABLE lr30.notes FORCE ROW LEVEL SECURITY;
 CREATE OR REPLACE FUNCTION lr30.purge(t text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER

@@ -110,10 +110,9 @@ void CheckInstallSchema() {
   Oid writer = InvalidOid;
   bool is_public = false;
   if (!OtherWriterBefore(&writer, &is_public)) return;
-  const char* who =
-      is_public ? "PUBLIC" : quote_identifier(GetUserNameFromId(writer, true) != nullptr
-                                                  ? GetUserNameFromId(writer, true)
-                                                  : "?");
+  const char* name = is_public ? nullptr : GetUserNameFromId(writer, true);
+  const char* who = is_public ? "every role (PUBLIC)"
+                              : psprintf("role %s", quote_identifier(name != nullptr ? name : "?"));
   ereport(ERROR,
           (errcode(ERRCODE_INVALID_SCHEMA_DEFINITION),
            errmsg("schema rowguard existed before this transaction and %s can create objects "

@@ -72,8 +72,8 @@ CREATE FUNCTION rowguard._lint_030_hidden_setting_reads(body text)
 $$;
 
 -- 19. A permissive policy whose expression has an OR branch that lets rows through
---     whatever the token: OR true, or a comparison with the role (current_user,
---     session_user, current_role). Permissive policies are ORed, so that branch admits
+--     whatever the token: OR true (either side), or an OR in an expression that reads the
+--     role (current_user, session_user, current_role). Permissive policies are ORed, so that branch admits
 --     every row of the table to anyone (true) or to that role. The fix gives the role a
 --     policy of its own (or, for OR true, states what to remove).
 CREATE FUNCTION rowguard._lint_030_permissive_escape()
@@ -86,21 +86,21 @@ CREATE FUNCTION rowguard._lint_030_permissive_escape()
                 ELSE 'permissive policy has an OR branch on the current role, so that role reads rows whatever the token' END,
            CASE WHEN x.kind = 'true'
                 THEN format('-- remove the OR true branch:%sALTER POLICY %I ON %s USING (...);', E'\n', p.polname, p.qname)
-                ELSE format('-- remove the OR branch on the role from policy %I and give that role a policy of its own:%sCREATE POLICY %I ON %s TO %s USING (true);',
+                ELSE format('-- remove the OR branch on the role from policy %I and give that role a policy of its own:%sCREATE POLICY %I ON %s%s TO %s %s (true);',
                             p.polname, E'\n', left(p.polname || '_role', 63), p.qname,
+                            CASE WHEN p.cmd <> 'ALL' THEN ' FOR ' || p.cmd ELSE '' END,
                             coalesce(quote_ident(replace((regexp_match(coalesce(p.qual, '') || ' ' || coalesce(p.with_check, ''),
                                                                        $r$'((?:[^']|'')*)'::name$r$))[1], '''''', '''')),
-                                     '<role>')) END
+                                     '<role>'),
+                            CASE WHEN p.cmd = 'INSERT' THEN 'WITH CHECK' ELSE 'USING' END) END
       FROM rowguard._lint_policies() p,
+           LATERAL (SELECT coalesce(p.qual, '') || ' ' || coalesce(p.with_check, '') AS expr) e,
            LATERAL (SELECT 'true' AS kind
-                     WHERE coalesce(p.qual, '') || ' ' || coalesce(p.with_check, '')
-                           ~* '\mOR\s+\(*\s*true\M'
+                     WHERE e.expr ~* '\mOR\s+\(*\s*true\M' OR e.expr ~* '\mtrue\s*\)*\s+OR\M'
                     UNION ALL
                     SELECT 'role'
-                     WHERE coalesce(p.qual, '') || ' ' || coalesce(p.with_check, '')
-                           ~* '\mOR\s+\(*\s*(CURRENT_USER|SESSION_USER|CURRENT_ROLE|"current_user"\(\)|"session_user"\(\))\M'
-                        OR coalesce(p.qual, '') || ' ' || coalesce(p.with_check, '')
-                           ~* '\mOR\s+\(*\s*''(?:[^'']|'''')*''::name\s*=\s*(CURRENT_USER|SESSION_USER|CURRENT_ROLE)\M') x
+                     WHERE e.expr ~* '\mOR\M'
+                       AND e.expr ~* '\m(CURRENT_USER|SESSION_USER|CURRENT_ROLE)\M|"(current_user|session_user)"\(\)') x
      WHERE p.polpermissive
 $$;
 
