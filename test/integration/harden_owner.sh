@@ -122,7 +122,7 @@ as_super rg_ho "SELECT rowguard.set_jwks_uri('https://issuer.rg-ho.test', 'https
 as_super postgres "ALTER SYSTEM SET rowguard.refresh_databases = 'rg_ho'" >/dev/null
 as_super postgres "SELECT pg_reload_conf()" >/dev/null
 attempted=f
-for _ in $(seq 1 120); do
+for _ in $(seq 1 240); do
   attempted=$(as_super rg_ho "SELECT count(*) = 1 FROM rowguard.jwks_sources WHERE last_attempt IS NOT NULL AND failures >= 1")
   [[ "$attempted" == t ]] && break
   sleep 0.5
@@ -130,7 +130,7 @@ done
 check "the refresher ran its queries in the owner's database (an attempt is recorded)" "t" "$attempted"
 # A second cycle (the wake path and the schedule), then stop it.
 as_super rg_ho "UPDATE rowguard.jwks_sources SET next_refresh = now() - interval '1 minute'" >/dev/null
-for _ in $(seq 1 120); do
+for _ in $(seq 1 240); do
   [[ $(as_super rg_ho "SELECT failures >= 2 FROM rowguard.jwks_sources") == t ]] && break
   sleep 0.5
 done
