@@ -200,6 +200,9 @@ try:
 except psycopg.Error as e:
     planted = e.sqlstate
 installing = connect(installer)
+# A generous deadline against a hang (a lock the planting session holds): an error, not a
+# wait forever.
+installing.execute("SET lock_timeout = '120s'")
 try:
     installing.execute(stmt)
     installed = "ok"
