@@ -174,8 +174,9 @@ long CollectDue(MemoryContext cycle, bool woken, const char* wake_iss, DueSource
   long wait_ms = kIdleWaitMs;
   BeginWork("rowguard: reading key sources");
   SPI_execute(
-      "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'rowguard') "
-      "AND pg_catalog.to_regclass('rowguard.jwks_sources') IS NOT NULL",
+      "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension "
+      "                WHERE extname OPERATOR(pg_catalog.=) 'rowguard'::pg_catalog.name) "
+      "AND pg_catalog.to_regclass('rowguard.jwks_sources'::pg_catalog.text) IS NOT NULL",
       true, 1);
   bool isnull = true;
   const bool installed =
@@ -192,10 +193,16 @@ long CollectDue(MemoryContext cycle, bool woken, const char* wake_iss, DueSource
   snprintf(
       query, sizeof(query),
       "SELECT s.iss, s.jwks_uri, "
-      "       s.next_refresh IS NULL OR s.next_refresh <= pg_catalog.now() "
-      "       OR ($1 AND ($2 = '' OR s.iss = $2) AND (s.last_attempt IS NULL "
-      "           OR s.last_attempt <= pg_catalog.now() - pg_catalog.make_interval(secs => %ld))), "
-      "       GREATEST(0, EXTRACT(epoch FROM s.next_refresh - pg_catalog.now()) * 1000)::int8 "
+      "       s.next_refresh IS NULL OR s.next_refresh OPERATOR(pg_catalog.<=) pg_catalog.now() "
+      "       OR ($1 AND ($2 OPERATOR(pg_catalog.=) ''::pg_catalog.text "
+      "                   OR s.iss OPERATOR(pg_catalog.=) $2) "
+      "           AND (s.last_attempt IS NULL OR s.last_attempt OPERATOR(pg_catalog.<=) "
+      "                (pg_catalog.now() OPERATOR(pg_catalog.-) "
+      "                 pg_catalog.make_interval(secs => %ld::pg_catalog.float8)))), "
+      "       pg_catalog.int8(GREATEST(0::pg_catalog.numeric, "
+      "           pg_catalog.date_part('epoch'::pg_catalog.text, "
+      "               s.next_refresh OPERATOR(pg_catalog.-) pg_catalog.now())::pg_catalog.numeric "
+      "           OPERATOR(pg_catalog.*) 1000::pg_catalog.numeric)) "
       "  FROM rowguard.jwks_sources s ORDER BY s.iss",
       kWakeMinIntervalMs / 1000);
   SPI_execute_with_args(query, 2, types, values, nullptr, true, 0);
@@ -237,17 +244,23 @@ void Record(const DueSource& source, const char* error, long max_age, TimestampT
     snprintf(query, sizeof(query),
              "UPDATE rowguard.jwks_sources SET last_attempt = $5, "
              "last_success = pg_catalog.now(), last_error = NULL, failures = 0, "
-             "next_refresh = pg_catalog.now() + pg_catalog.make_interval(secs => "
-             "CASE WHEN $3 < 0 THEN %ld ELSE LEAST(GREATEST($3, %ld), %ld) END) "
-             "WHERE iss = $1 AND $2 IS NULL AND jwks_uri = $4",
+             "next_refresh = pg_catalog.now() OPERATOR(pg_catalog.+) "
+             "pg_catalog.make_interval(secs => pg_catalog.float8("
+             "CASE WHEN $3 OPERATOR(pg_catalog.<) 0::pg_catalog.int8 THEN %ld::pg_catalog.int8 "
+             "ELSE LEAST(GREATEST($3, %ld::pg_catalog.int8), %ld::pg_catalog.int8) END)) "
+             "WHERE iss OPERATOR(pg_catalog.=) $1 AND $2 IS NULL "
+             "AND jwks_uri OPERATOR(pg_catalog.=) $4",
              kDefaultRefreshSeconds, kMinRefreshSeconds, kMaxRefreshSeconds);
   } else {
     snprintf(query, sizeof(query),
              "UPDATE rowguard.jwks_sources SET last_attempt = $5, "
-             "last_error = $2, failures = failures + 1, "
-             "next_refresh = pg_catalog.now() + pg_catalog.make_interval(secs => "
-             "LEAST(%ld, %ld * pg_catalog.power(2, LEAST(failures, 12)))) "
-             "WHERE iss = $1 AND $3 IS NOT NULL AND jwks_uri = $4",
+             "last_error = $2, failures = failures OPERATOR(pg_catalog.+) 1, "
+             "next_refresh = pg_catalog.now() OPERATOR(pg_catalog.+) "
+             "pg_catalog.make_interval(secs => LEAST(%ld::pg_catalog.float8, "
+             "%ld::pg_catalog.float8 OPERATOR(pg_catalog.*) pg_catalog.power(2::pg_catalog.float8, "
+             "LEAST(failures, 12)::pg_catalog.float8))) "
+             "WHERE iss OPERATOR(pg_catalog.=) $1 AND $3 IS NOT NULL "
+             "AND jwks_uri OPERATOR(pg_catalog.=) $4",
              kMaxBackoffSeconds, kFirstBackoffSeconds);
   }
   SPI_execute_with_args(query, 5, types, values, nulls, false, 0);
@@ -264,8 +277,9 @@ bool Sync(MemoryContext cycle, const char* iss, const char* body, char** message
     Oid types[2] = {TEXTOID, TEXTOID};
     Datum values[2] = {CStringGetTextDatum(body), CStringGetTextDatum(iss)};
     SPI_execute_with_args(
-        "SELECT s.kid, s.action FROM rowguard._sync_jwks($1::jsonb, $2, true) s "
-        "WHERE s.action <> 'kept'",
+        "SELECT s.kid, s.action "
+        "  FROM rowguard._sync_jwks($1::pg_catalog.jsonb, $2::pg_catalog.text, true) s "
+        " WHERE s.action OPERATOR(pg_catalog.<>) 'kept'::pg_catalog.text",
         2, types, values, nullptr, false, 0);
     for (uint64 i = 0; i < SPI_processed; ++i) {
       char* kid = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
@@ -330,6 +344,17 @@ void RefreshOne(MemoryContext cycle, const DueSource& source) {
     return;
   }
   Record(source, nullptr, max_age, started);
+}
+
+// The worker is the bootstrap superuser in a database whose owner may be any role (a
+// trusted install): the settings that owner gave the database (ALTER DATABASE ... SET
+// search_path = public, pg_catalog) must not choose the operators, functions and types
+// the worker's queries resolve to. PGC_S_OVERRIDE outranks the database's and the
+// role's settings and the configuration file, also after a reload. Every query below
+// qualifies its operators, functions and types as well (docs/security-model.md,
+// "0.3.0 hardening: the database owner").
+void PinWorkerSettings() {
+  SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 }
 
 bool Listed(const char* dbname) {
@@ -431,6 +456,7 @@ void rowguard_key_refresh_worker(Datum arg) {
   char dbname[NAMEDATALEN];
   strlcpy(dbname, MyBgworkerEntry->bgw_extra, sizeof(dbname));
   BackgroundWorkerInitializeConnection(dbname, nullptr, 0);
+  PinWorkerSettings();
   if (shared == nullptr) {
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                     errmsg(ROWGUARD_LOG_PREFIX "key refresher started without shared memory")));

@@ -11,6 +11,7 @@ PGDLLEXPORT void _PG_init(void);
 }
 
 #include "rowguard/pg/core_bridge.hpp"
+#include "rowguard/pg/install_guard.hpp"
 #include "rowguard/pg/key_store.hpp"
 #include "rowguard/pg/key_sync.hpp"
 #include "rowguard/pg/lifecycle.hpp"
@@ -28,6 +29,7 @@ void _PG_init(void) {
   rowguard::pg::InstallLogRedaction();
   rowguard::pg::KeySyncInit();
   rowguard::pg::ObserveInit();
+  rowguard::pg::InstallInstallGuard();  // schema rowguard at install/update (install_guard.cpp)
   // Preloaded, the postmaster does OpenSSL's one-time work once (a verification per
   // algorithm family) and every backend inherits it (docs/performance.md, "New
   // connections"). The warm-up failing only leaves that work to the first token.

@@ -107,7 +107,10 @@ check "owner dumps its database, rowguard's configuration tables included" "ok" 
 dumpfile=/tmp/rg_trusted_dump.$$.fc
 "${PGBIN:+$PGBIN/}pg_dump" -Fc -U "$OWNER" -d "$DB" --exclude-table-data=public.docs \
   --exclude-table-data=rowguard.role_bindings --exclude-table-data=rowguard.jwks_sources -f "$dumpfile" 2>/dev/null
-restore=$("${PGBIN:+$PGBIN/}pg_restore" -U "$OWNER" -d "${DB}_restored" --no-owner --exit-on-error "$dumpfile" 2>&1 | head -n 2)
+# --single-transaction: the dump creates schema rowguard before CREATE EXTENSION, and the
+# install takes a schema made before it only from a superuser (docs/security-model.md,
+# "0.3.0 hardening: the database owner"); made in the same transaction, it is the install's.
+restore=$("${PGBIN:+$PGBIN/}pg_restore" -U "$OWNER" -d "${DB}_restored" --no-owner --single-transaction --exit-on-error "$dumpfile" 2>&1 | head -n 2)
 rm -f "$dumpfile"
 check "owner restores its dump as itself" "" "$restore"
 check "the restored database has the same keys" \
@@ -147,8 +150,19 @@ check "install into a schema rowguard holding other objects is refused" "42P15" 
 check "nothing was installed there" "0" \
   "$(as_owner "SELECT count(*) FROM pg_extension WHERE extname = 'rowguard'" "$PLANTED")"
 as_owner "DROP SCHEMA rowguard CASCADE" "$PLANTED" >/dev/null
-"${PSQL[@]}" -U postgres -d "$PLANTED" -c "CREATE SCHEMA rowguard AUTHORIZATION $OWNER; GRANT CREATE ON SCHEMA rowguard TO PUBLIC" >/dev/null
-check "an empty schema rowguard of the owner is taken over" "ok" "$(state_of 'CREATE EXTENSION rowguard' "$PLANTED")"
+# 0.3.0: a schema made before the install that a role other than superusers can create in
+# is refused even when empty (a second session could plant objects during the install;
+# test/integration/harden_owner.sh races one).
+"${PSQL[@]}" -U postgres -d "$PLANTED" -c "CREATE SCHEMA rowguard AUTHORIZATION $OWNER" >/dev/null
+check "an empty schema rowguard of the owner made before the install is refused" "42P15" \
+  "$(state_of 'CREATE EXTENSION rowguard' "$PLANTED")"
+"${PSQL[@]}" -U postgres -d "$PLANTED" -c "DROP SCHEMA rowguard" >/dev/null
+"${PSQL[@]}" -U postgres -d "$PLANTED" -c "CREATE SCHEMA rowguard; CREATE FUNCTION rowguard._policy_column(oid, text) RETURNS name LANGUAGE sql AS 'SELECT NULL::name'" >/dev/null
+check "a superuser's schema rowguard holding other objects is refused" "42P15" \
+  "$(state_of 'CREATE EXTENSION rowguard' "$PLANTED")"
+"${PSQL[@]}" -U postgres -d "$PLANTED" -c "DROP SCHEMA rowguard CASCADE" >/dev/null 2>&1
+"${PSQL[@]}" -U postgres -d "$PLANTED" -c "CREATE SCHEMA rowguard; GRANT USAGE ON SCHEMA rowguard TO $OWNER" >/dev/null
+check "an empty schema rowguard of a superuser is taken over" "ok" "$(state_of 'CREATE EXTENSION rowguard' "$PLANTED")"
 check "and its grants are gone" "{postgres=UC/postgres,=U/postgres}" \
   "$(as_owner "SELECT nspacl FROM pg_namespace WHERE nspname = 'rowguard'" "$PLANTED")"
 check "the owner drops its extension" "ok" "$(state_of 'DROP EXTENSION rowguard CASCADE' "$PLANTED")"
