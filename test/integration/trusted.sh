@@ -106,7 +106,8 @@ check "owner dumps its database, rowguard's configuration tables included" "ok" 
 # bindings and JWKS URIs are a superuser's to restore, docs/install.md).
 dumpfile=/tmp/rg_trusted_dump.$$.fc
 "${PGBIN:+$PGBIN/}pg_dump" -Fc -U "$OWNER" -d "$DB" --exclude-table-data=public.docs \
-  --exclude-table-data=rowguard.role_bindings --exclude-table-data=rowguard.jwks_sources -f "$dumpfile" 2>/dev/null
+  --exclude-table-data=rowguard.role_bindings --exclude-table-data=rowguard.privileged_role_bindings \
+  --exclude-table-data=rowguard.jwks_sources -f "$dumpfile" 2>/dev/null
 restore=$("${PGBIN:+$PGBIN/}pg_restore" -U "$OWNER" -d "${DB}_restored" --no-owner --exit-on-error "$dumpfile" 2>&1 | head -n 2)
 rm -f "$dumpfile"
 check "owner restores its dump as itself" "" "$restore"

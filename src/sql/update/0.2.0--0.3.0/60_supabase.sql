@@ -110,9 +110,33 @@ CREATE TABLE rowguard.compat_installed (
 COMMENT ON TABLE rowguard.compat_installed
     IS 'install_compat flavours in force: their auth.* functions are kept (event trigger rowguard_compat_guard)';
 SELECT pg_catalog.pg_extension_config_dump('rowguard.compat_installed', '');
--- Nothing secret: lint and the event trigger read it as the calling role.
+-- Nothing secret: lint reads it as the calling role.
 REVOKE ALL ON rowguard.compat_installed FROM PUBLIC;
 GRANT SELECT ON rowguard.compat_installed TO PUBLIC;
+-- As for 0.2.0's configuration tables (60_compat.sql): the extension's owner reads both
+-- new ones (pg_dump of its database) and restores compat_installed; privileged bindings,
+-- like role_bindings, are restored by a superuser.
+GRANT SELECT ON rowguard.compat_installed, rowguard.privileged_role_bindings TO @extowner@;
+GRANT INSERT ON rowguard.compat_installed TO @extowner@;
+
+-- install_compat runs with the caller's rights (who must own the auth.* functions); the
+-- record is written here, and only when every function of the flavour now has
+-- rowguard's body, so the row cannot claim a flavour nobody installed.
+CREATE FUNCTION rowguard._record_compat(flavor text)
+    RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT FROM rowguard._compat_functions(_record_compat.flavor) f
+                WHERE NOT EXISTS (SELECT FROM pg_proc p
+                                   WHERE p.pronamespace = to_regnamespace('auth')
+                                     AND p.proname = f.fname AND p.pronargs = 0
+                                     AND p.prosrc = f.body)) THEN
+        RAISE EXCEPTION 'the % functions are not rowguard''s', _record_compat.flavor
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    INSERT INTO rowguard.compat_installed (flavor) VALUES (_record_compat.flavor)
+        ON CONFLICT DO NOTHING;
+END
+$$;
 
 -- ---- 3. auth.* as Storage and Realtime call them ----------------------------------
 
@@ -239,7 +263,7 @@ BEGIN
         script := script || ARRAY(SELECT s.stmt FROM rowguard._compat_function_sql(kind) s);
         -- Recorded, so the event trigger rowguard_compat_guard keeps these bodies when a
         -- platform upgrade replaces them, and lint knows the platform.
-        script := script || format('INSERT INTO rowguard.compat_installed (flavor) VALUES (%L) ON CONFLICT DO NOTHING;', kind);
+        script := script || format('SELECT rowguard._record_compat(%L);', kind);
     END IF;
 
     IF apply THEN
