@@ -349,6 +349,7 @@ DECLARE
     run text[] := '{}';
     i integer;
     r name;
+    g record;
     login_role regrole;
 BEGIN
     IF flavor IS NULL OR lower(flavor) <> 'supabase' THEN
@@ -427,11 +428,14 @@ BEGIN
         run := run || shown[cardinality(shown)];
         -- Nothing else switches authenticator to the API roles: its memberships go (the
         -- token's role claim is the only way in).
-        FOR r IN SELECT b.rolname FROM pg_auth_members m
+        -- (From PostgreSQL 16 on, one membership per grantor: each is revoked by name.)
+        FOR g IN SELECT b.rolname, m.grantor FROM pg_auth_members m
                    JOIN pg_roles b ON b.oid = m.roleid
                   WHERE m.member = login_role AND b.rolname IN ('anon', 'authenticated', 'service_role')
-                  ORDER BY b.rolname LOOP
-            shown := shown || format('REVOKE %I FROM %I;', r, authenticator);
+                  ORDER BY b.rolname, m.grantor LOOP
+            shown := shown || format('REVOKE %I FROM %I%s;', g.rolname, authenticator,
+                                     CASE WHEN current_setting('server_version_num')::int >= 160000
+                                          THEN ' GRANTED BY ' || g.grantor::regrole::text ELSE '' END);
             run := run || shown[cardinality(shown)];
         END LOOP;
         shown := shown || ARRAY[
