@@ -226,6 +226,9 @@ RESET ROLE;
 SELECT count(*) AS findings FROM rowguard.lint() WHERE object LIKE '%sb.%';
 
 SELECT rowguard.remove_key('compat-hs256');
+-- install_compat recorded both flavours (the event trigger keeps their functions).
+SELECT flavor FROM rowguard.compat_installed ORDER BY 1;
+DELETE FROM rowguard.compat_installed;
 SET client_min_messages = warning;
 DROP SCHEMA sb, auth CASCADE;
 RESET client_min_messages;

@@ -89,9 +89,10 @@ SELECT severity, object, problem, fix FROM rowguard.lint()
 SELECT severity, object, problem FROM lr30_findings ORDER BY 1, 2, 3;
 SELECT object, fix FROM lr30_findings ORDER BY 1, 2;
 -- The new rules run in lint() as they do alone.
-SELECT count(*) AS rule_functions FROM pg_proc
+SELECT proname AS rule_function FROM pg_proc
  WHERE pronamespace = 'rowguard'::regnamespace AND proname LIKE '\_lint\_030\_%'
-   AND proargnames = ARRAY['severity', 'object', 'problem', 'fix'];
+   AND proargnames = ARRAY['severity', 'object', 'problem', 'fix']
+ ORDER BY proname;
 
 -- Fixes: a policy per role instead of the OR branches, FORCE on the table the definer
 -- function reads, quoted names and bound values, the identity from rowguard's accessors.

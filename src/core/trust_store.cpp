@@ -85,6 +85,21 @@ Status TrustStore::VerifyJws(std::string_view token, std::size_t max_token_bytes
   return last_error;
 }
 
+bool TrustStore::AcceptsIssuer(const Entry& entry, const RegisteredClaims& claims) {
+  return entry.issuer.empty() || (claims.iss && *claims.iss == entry.issuer);
+}
+
+const TrustStore::Entry* TrustStore::NextAccepting(const Entry* after, const CompactJws& jws,
+                                                   const RegisteredClaims& claims) const {
+  for (std::size_t i = static_cast<std::size_t>(after - keys_.data()) + 1; i < keys_.size(); ++i) {
+    const Entry& entry = keys_[i];
+    // The issuer first: a string comparison before any signature work.
+    if (entry.key.algorithm() != jws.header.alg || !AcceptsIssuer(entry, claims)) continue;
+    if (entry.key.Verify(jws.signing_input, jws.signature).ok()) return &entry;
+  }
+  return nullptr;
+}
+
 Result<CompactJws> TrustStore::VerifySignature(std::string_view token, std::size_t max_token_bytes,
                                                TokenFacts* facts) const {
   if (facts != nullptr) *facts = TokenFacts{};
@@ -123,7 +138,15 @@ Status TrustStore::VerifyInto(std::string_view token, std::int64_t now,
   }
   if (!status.ok()) return status;
 
-  if (!used->issuer.empty() && (!claims.iss || *claims.iss != used->issuer)) {
+  if (!AcceptsIssuer(*used, claims)) {
+    // A token without kid: another key bound to its algorithm that verifies it may be
+    // the one bound to its issuer (the same secret registered for two issuers, as
+    // Supabase's user tokens and API keys need). Keys after `used` only: those before it
+    // did not verify. The first key's refusal stands when none accepts.
+    const Entry* accepting = jws.header.has_kid ? nullptr : NextAccepting(used, jws, claims);
+    if (accepting != nullptr) used = accepting;
+  }
+  if (!AcceptsIssuer(*used, claims)) {
     return Fail(ErrorCode::kIssuerMismatch,
                 "key " + internal::QuoteForDetail(used->key.kid()) + " accepts only issuer " +
                     internal::QuoteForDetail(used->issuer) +

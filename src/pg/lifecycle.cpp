@@ -27,12 +27,14 @@ namespace {
 // was read through the ids current at that time, whose invalidations it then receives.
 Oid revocations_relid = InvalidOid;
 Oid role_bindings_relid = InvalidOid;
+Oid privileged_bindings_relid = InvalidOid;
 
 void RememberRelids() {
   const Oid schema = get_namespace_oid("rowguard", true);
   if (!OidIsValid(schema)) return;
   revocations_relid = get_relname_relid("revocations", schema);
   role_bindings_relid = get_relname_relid("role_bindings", schema);
+  privileged_bindings_relid = PrivilegedBindingsRelid();
 }
 
 void OnRelcacheInvalidation(Datum, Oid relid) {
@@ -42,6 +44,10 @@ void OnRelcacheInvalidation(Datum, Oid relid) {
   }
   if (relid == InvalidOid || relid == role_bindings_relid) {
     ForgetRoleBindings();
+    ++lifecycle_generation;
+  }
+  if (relid == InvalidOid || relid == privileged_bindings_relid) {
+    ForgetPrivilegedBindings();
     ++lifecycle_generation;
   }
 }

@@ -298,9 +298,11 @@ bool BindIdentityRole(Identity* identity, const char** detail) {
     return false;
   }
   const auto* form = reinterpret_cast<Form_pg_authid>(GETSTRUCT(tuple));
-  const bool privileged = form->rolsuper || form->rolbypassrls;
+  const bool superuser = form->rolsuper;
+  const bool bypass_rls = form->rolbypassrls;
   ReleaseSysCache(tuple);
-  if (privileged) {
+  // BYPASSRLS only with the explicit opt-in (privileged_binding.cpp); a superuser never.
+  if (superuser || (bypass_rls && !PrivilegedBindingAllowed(role, IdentityIss(identity)))) {
     snprintf(role_detail, sizeof(role_detail),
              "role %s named by the token is a superuser or has BYPASSRLS", safe);
     return false;

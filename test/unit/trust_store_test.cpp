@@ -396,6 +396,63 @@ TEST_F(TrustStoreTest, KeyBoundToAnIssuer) {
       ErrorCode::kIssuerMismatch);
 }
 
+// Issue 25: one HMAC secret registered twice, for two issuers (Supabase's Auth server and
+// its API keys). A token without kid is accepted when any key that verifies it accepts
+// its issuer, whatever the order of the keys.
+TEST_F(TrustStoreTest, WithoutKidAnyVerifyingKeyMayAcceptTheIssuer) {
+  const TestKey shared = MakeTestKey(Algorithm::kHS256, "unused");
+  const TestKey other = MakeTestKey(Algorithm::kHS256, "other");
+  // The same secret under two kids, bound to two issuers; another secret bound to a third.
+  auto with_kid = [](const std::string& jwk, const std::string& kid) {
+    std::string copy = jwk;
+    const auto at = copy.find("\"kid\":\"");
+    const auto end = copy.find('"', at + 7);
+    return copy.replace(at + 7, end - at - 7, kid);
+  };
+  for (int order = 0; order < 2; ++order) {
+    TrustStore store;
+    const Key auth = MustParse(with_kid(shared.private_jwk, "auth"));
+    if (order == 0) {
+      store.AddKey(MustParse(with_kid(shared.private_jwk, "auth")),
+                   "https://ref.supabase.co/auth/v1");
+      store.AddKey(MustParse(other.private_jwk), "https://third.example");
+      store.AddKey(MustParse(with_kid(shared.private_jwk, "api")), "supabase");
+    } else {
+      store.AddKey(MustParse(with_kid(shared.private_jwk, "api")), "supabase");
+      store.AddKey(MustParse(other.private_jwk), "https://third.example");
+      store.AddKey(MustParse(with_kid(shared.private_jwk, "auth")),
+                   "https://ref.supabase.co/auth/v1");
+    }
+    const std::string header = R"({"alg":"HS256","typ":"JWT"})";
+    auto user = store.Verify(
+        SignRaw(auth, header, Claims(kNow + 60, R"(,"iss":"https://ref.supabase.co/auth/v1")")),
+        kNow, options);
+    ASSERT_TRUE(user.ok()) << order << ": " << user.failure().detail;
+    EXPECT_EQ(user.value().kid, "auth");
+    auto api_key = store.Verify(SignRaw(auth, header, Claims(kNow + 60, R"(,"iss":"supabase")")),
+                                kNow, options);
+    ASSERT_TRUE(api_key.ok()) << order << ": " << api_key.failure().detail;
+    EXPECT_EQ(api_key.value().kid, "api");
+    // No key of that secret accepts a third issuer: the first verifying key's refusal.
+    Failure failure = FailureOf(
+        store, SignRaw(auth, header, Claims(kNow + 60, R"(,"iss":"https://third.example")")));
+    EXPECT_EQ(failure.code, ErrorCode::kIssuerMismatch);
+    EXPECT_EQ(failure.detail, std::string("key \"") + (order == 0 ? "auth" : "api") +
+                                  "\" accepts only issuer \"" +
+                                  (order == 0 ? "https://ref.supabase.co/auth/v1" : "supabase") +
+                                  "\", not \"https://third.example\"");
+    // The key bound to the third issuer does not verify this secret's signature.
+    EXPECT_EQ(FailureOf(store, SignRaw(MustParse(other.private_jwk), header,
+                                       Claims(kNow + 60, R"(,"iss":"supabase")")))
+                  .code,
+              ErrorCode::kIssuerMismatch);
+    // With a kid, only that key decides.
+    failure = FailureOf(store, SignRaw(auth, R"({"alg":"HS256","kid":"auth"})",
+                                       Claims(kNow + 60, R"(,"iss":"supabase")")));
+    EXPECT_EQ(failure.code, ErrorCode::kIssuerMismatch);
+  }
+}
+
 TEST_F(TrustStoreTest, DefaultAudiences) {
   const TestKey generated = MakeTestKey(Algorithm::kHS256);
   TrustStore store;
@@ -552,14 +609,16 @@ TEST(VerifyInto, ReusedResultHoldsOnlyTheLatestToken) {
   VerifyOptions options;
   VerifiedToken out;
   const std::string full = MustSign(
-      key, R"({"iss":"https://issuer.example/long/enough/to/allocate","sub":"user-one-with-a-long-id",)"
-           R"("jti":"jti-number-one-long-enough-to-allocate","aud":["a","b"],"exp":)" +
-               std::to_string(kNow + 60) + "}");
+      key,
+      R"({"iss":"https://issuer.example/long/enough/to/allocate","sub":"user-one-with-a-long-id",)"
+      R"("jti":"jti-number-one-long-enough-to-allocate","aud":["a","b"],"exp":)" +
+          std::to_string(kNow + 60) + "}");
   ASSERT_TRUE(store.VerifyInto(full, kNow, options, &out).ok());
   EXPECT_EQ(out.claims.sub, "user-one-with-a-long-id");
   EXPECT_EQ(out.claims.aud.size(), 2u);
 
-  const std::string bare = MustSign(key, R"({"sub":"two","exp":)" + std::to_string(kNow + 60) + "}");
+  const std::string bare =
+      MustSign(key, R"({"sub":"two","exp":)" + std::to_string(kNow + 60) + "}");
   EXPECT_FALSE(store.VerifyInto(bare + "x", kNow, options, &out).ok());
   ASSERT_TRUE(store.VerifyInto(bare, kNow, options, &out).ok());
   EXPECT_EQ(out.claims.sub, "two");

@@ -59,7 +59,8 @@ class TrustStore {
   const Key* FindKey(std::string_view kid) const;
 
   // The whole path: ParseCompact, key by kid (or, without kid, every key bound to the
-  // token's alg), signature, claims against the issuer's rule or the options.
+  // token's alg: the first that verifies it and accepts its issuer decides), signature,
+  // claims against the issuer's rule or the options.
   // `facts`, when given, receives what was read even on failure.
   Result<VerifiedToken> Verify(std::string_view token, std::int64_t now,
                                const VerifyOptions& options, TokenFacts* facts = nullptr) const;
@@ -80,6 +81,11 @@ class TrustStore {
     Key key;
     std::string issuer;
   };
+  static bool AcceptsIssuer(const Entry& entry, const RegisteredClaims& claims);
+  // For a token without kid: the first key after `after`, bound to the token's algorithm
+  // and accepting its issuer, whose signature matches; nullptr if none.
+  const Entry* NextAccepting(const Entry* after, const CompactJws& jws,
+                             const RegisteredClaims& claims) const;
   Status VerifyJws(std::string_view token, std::size_t max_token_bytes, CompactJws* jws,
                    const Entry** used, TokenFacts* facts) const;
   std::vector<Entry> keys_;

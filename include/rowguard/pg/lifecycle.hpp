@@ -61,4 +61,14 @@ void ApplyRoleBinding(const Identity* identity);
 void ForgetRoleBindings();
 void RegisterRoleBindingHooks();
 
+// ---- privileged_binding.cpp ----
+
+// True when rowguard.allow_privileged_role opted `role` in for tokens of `issuer` (or of
+// any issuer): a role with BYPASSRLS (never a superuser) may then be bound.
+bool PrivilegedBindingAllowed(Oid role, const char* issuer);
+// Forgets the loaded opt-ins.
+void ForgetPrivilegedBindings();
+// rowguard.privileged_role_bindings, or InvalidOid (not installed, or before 0.3.0).
+Oid PrivilegedBindingsRelid();
+
 }  // namespace rowguard::pg

@@ -201,8 +201,13 @@ BEGIN
        AND EXISTS (SELECT FROM pg_depend d
                     WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                       AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e');
+    -- On a Supabase database (rowguard._lint_platform_note, 60_supabase.sql) a finding
+    -- about the platform's own schemas and roles, which its users cannot change, is
+    -- kept as info with the reason instead of advice that would break the platform.
     RETURN QUERY EXECUTE
-    'SELECT f.severity, f.object, f.problem, f.fix
+    'SELECT CASE WHEN n.note IS NULL THEN f.severity ELSE ''info'' END, f.object,
+            CASE WHEN n.note IS NULL THEN f.problem ELSE f.problem || '' (platform: '' || n.note || '')'' END,
+            CASE WHEN n.note IS NULL THEN f.fix ELSE ''-- '' || n.note END
        FROM (SELECT * FROM rowguard._lint_rls_not_forced()
              UNION ALL SELECT * FROM rowguard._lint_tenant_no_rls()
              UNION ALL SELECT * FROM rowguard._lint_policy_setting()
@@ -222,8 +227,9 @@ BEGIN
              UNION ALL SELECT * FROM rowguard._lint_session_state()
              UNION ALL SELECT * FROM rowguard._lint_verification()'
     || coalesce(rules, '') ||
-    ') f
-      ORDER BY CASE f.severity WHEN ''error'' THEN 0 WHEN ''warning'' THEN 1 ELSE 2 END,
+    ') f, LATERAL (SELECT rowguard._lint_platform_note(f.object, f.problem, f.fix) AS note) n
+      ORDER BY CASE WHEN n.note IS NOT NULL THEN 2
+                    WHEN f.severity = ''error'' THEN 0 WHEN f.severity = ''warning'' THEN 1 ELSE 2 END,
                f.object, f.problem';
 END
 $$;
