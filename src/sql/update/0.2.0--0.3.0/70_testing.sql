@@ -180,6 +180,7 @@ DECLARE
     nobody jsonb;
     prepared text := 'rowguard_prove_' || pg_backend_pid();
     recipe text;
+    prelude text;  -- what a reproducing INSERT needs first: the copied row's original out of the way
 BEGIN
     IF identities IS NULL OR identities < 2 THEN
         RAISE EXCEPTION 'identities must be at least 2' USING ERRCODE = 'invalid_parameter_value';
@@ -324,8 +325,9 @@ BEGIN
                 BEGIN
                     IF mode = 'INSERT' THEN
                         -- a copy of another identity's row, its original out of the way
-                        SET LOCAL session_replication_role = replica;
-                        EXECUTE format('DELETE FROM %s r WHERE to_jsonb(r) = %L', t_rel, samples[j]);
+                        prelude := format('SET LOCAL session_replication_role = replica; DELETE FROM %s r WHERE to_jsonb(r) = %L; SET LOCAL session_replication_role = origin; ',
+                                          t_rel, samples[j]);
+                        EXECUTE replace(prelude, 'SET LOCAL session_replication_role = origin; ', '');
                         SET LOCAL session_replication_role = origin;
                         stmt := format('INSERT INTO %s SELECT * FROM jsonb_populate_record(NULL::%s, %L)',
                                        t_rel, t_rel, samples[j]);
@@ -352,7 +354,8 @@ BEGIN
                             WHEN 'INSERT' THEN 'inserts a row into another identity''s rows'
                             WHEN 'MOVE' THEN format('moves %s of its rows to another identity', n)
                             ELSE format('%s %s rows of another identity', lower(mode) || 's', n) END;
-                        statement := recipe || stmt || '; ROLLBACK;';
+                        statement := CASE WHEN mode = 'INSERT' THEN replace(recipe, 'BEGIN; ', 'BEGIN; ' || prelude) ELSE recipe END
+                                     || stmt || '; ROLLBACK;';
                         RETURN NEXT;
                     END IF;
                     RAISE EXCEPTION USING ERRCODE = 'RGP01';
@@ -367,8 +370,9 @@ BEGIN
             FOREACH mode IN ARRAY ARRAY['INSERT', 'UPDATE', 'DELETE'] LOOP
                 BEGIN
                     IF mode = 'INSERT' THEN
-                        SET LOCAL session_replication_role = replica;
-                        EXECUTE format('DELETE FROM %s r WHERE to_jsonb(r) = %L', t_rel, samples[i]);
+                        prelude := format('SET LOCAL session_replication_role = replica; DELETE FROM %s r WHERE to_jsonb(r) = %L; SET LOCAL session_replication_role = origin; ',
+                                          t_rel, samples[i]);
+                        EXECUTE replace(prelude, 'SET LOCAL session_replication_role = origin; ', '');
                         SET LOCAL session_replication_role = origin;
                         stmt := format('INSERT INTO %s SELECT * FROM jsonb_populate_record(NULL::%s, %L)',
                                        t_rel, t_rel, samples[i]);
@@ -390,7 +394,8 @@ BEGIN
                                          (SELECT string_agg(a.key, ', ' ORDER BY a.key)
                                             FROM jsonb_each_text(after_fp) a
                                            WHERE a.value IS DISTINCT FROM before_fp ->> a.key));
-                        statement := recipe || stmt || '; ROLLBACK;';
+                        statement := CASE WHEN mode = 'INSERT' THEN replace(recipe, 'BEGIN; ', 'BEGIN; ' || prelude) ELSE recipe END
+                                     || stmt || '; ROLLBACK;';
                         RETURN NEXT;
                     END IF;
                     RAISE EXCEPTION USING ERRCODE = 'RGP01';
