@@ -124,9 +124,13 @@ char* ClaimsWithDefaults(Jsonb* claims) {
   return JsonbToCString(nullptr, &merged->root, VARSIZE(merged));
 }
 
+// SET LOCAL rowguard.token = value. A test identity is allowed on top of temporary
+// objects and open cursors (session_state_guard.hpp): pgTAP keeps its state in temporary
+// tables, and the pooled-connection risk the guard closes needs a later client, which
+// cannot inherit a transaction identity nor make one of these.
 void SetTokenLocally(const char* value) {
   const TokenScopeHint outer = pending_token_scope;
-  pending_token_scope = TokenScopeHint::kTransaction;
+  pending_token_scope = TokenScopeHint::kTestIdentity;
   PG_TRY();
   {
     (void)set_config_option("rowguard.token", value, superuser() ? PGC_SUSET : PGC_USERSET,

@@ -88,9 +88,11 @@ BEGIN
 END
 $$;
 
--- Where each protected table's boundary is: (table, column, claim) for every policy
--- comparison `column = <claim accessor>('claim')` (what the templates write, and what
--- hand-written policies over the accessors look like), plus the pairs given in
+-- Where each protected table's boundary is: (table, column, claim) for every comparison
+-- `column = <claim accessor>('claim')` in a policy FOR ALL or FOR SELECT (what the
+-- templates write, and what hand-written policies over the accessors look like; a
+-- policy for one write command only, like owner_policy(..., 'UPDATE'), does not decide
+-- who reads a row and is left out), plus the pairs given in
 -- `boundaries` ({"schema.table": {"column": "claim", ...}, ...}).
 CREATE FUNCTION rowguard._prove_boundaries(schemas name[], boundaries jsonb)
     RETURNS TABLE (rel regclass, column_name name, column_type regtype, claim text)
@@ -107,6 +109,7 @@ CREATE FUNCTION rowguard._prove_boundaries(schemas name[], boundaries jsonb)
                    'g') m
          WHERE n.nspname = ANY (schemas) AND c.relkind IN ('r', 'p') AND c.relrowsecurity
            AND NOT c.relispartition
+           AND p.polcmd IN ('*', 'r')  -- what decides who reads a row (not an UPDATE-only owner rule)
         UNION
         SELECT to_regclass(b.key), e.key, e.value
           FROM jsonb_each(coalesce(boundaries, '{}'::jsonb)) b,
@@ -203,6 +206,18 @@ BEGIN
                    array_agg(b.column_type::oid ORDER BY b.column_name) AS types
               FROM rowguard._prove_boundaries(schemas, boundaries) b
              GROUP BY b.rel) x;
+    -- A table under row level security whose policies name no boundary the prover can
+    -- read is reported, not skipped: a dropped policy must not make the prover silent.
+    RETURN QUERY
+        SELECT format('%I.%I', n.nspname, c.relname), 'SETUP', NULL::jsonb,
+               'row level security is enabled but no policy FOR ALL or FOR SELECT compares a column with a claim: pass boundaries to test the table',
+               NULL::text
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = ANY (schemas) AND c.relkind IN ('r', 'p') AND c.relrowsecurity
+           AND NOT c.relispartition
+           AND NOT EXISTS (SELECT FROM jsonb_array_elements(tables) x
+                            WHERE (x ->> 'relid')::oid = c.oid)
+         ORDER BY 1;
     FOR ti IN 0 .. jsonb_array_length(tables) - 1 LOOP
         t_rel := (tables -> ti ->> 'relid')::oid::regclass;
         t_cols := ARRAY(SELECT jsonb_array_elements_text(tables -> ti -> 'cols'))::name[];
