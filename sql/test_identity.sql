@@ -70,6 +70,28 @@ SELECT outcome($$SELECT rowguard.test_authenticate('{"sub":"x","exp":"soon"}')$$
 SELECT outcome($$SELECT rowguard.test_authenticate('{"sub":"x","exp":946684800}')$$) AS expired;
 RESET ROLE;
 
+-- A key change in the middle of the transaction rebuilds this backend's key store: the
+-- test key is put into the new store, so the identity stands.
+BEGIN;
+SELECT rowguard.test_authenticate('{"sub":"gina"}') ->> 'sub' AS sub;
+SELECT rowguard.add_key('{"kty":"oct","kid":"ti-real","alg":"HS256","k":"q8Hg1cPcHbpRVJ7JkXl9Xy0Zj3oXbIrAv2V-Wc0dOQI"}') AS added;
+SELECT rowguard.sub() AS after_key_change;
+SELECT rowguard.test_authenticate('{"sub":"hank"}') ->> 'sub' AS again;
+COMMIT;
+-- pgTAP keeps its state in temporary tables: a test identity starts on top of them, a
+-- transaction identity from a token does not (docs/security-model.md).
+SELECT rowguard.sign(jsonb_build_object('sub', 'ivan', 'exp', extract(epoch FROM now())::bigint + 600),
+                     'ti-real') AS real_token \gset
+CREATE TEMP TABLE ti_pgtap_state (n int);
+BEGIN;
+SELECT rowguard.test_authenticate('{"sub":"ivan"}') ->> 'sub' AS test_identity_on_temp_table;
+ROLLBACK;
+BEGIN;
+SELECT outcome(format('SELECT rowguard.authenticate(%L) ->> %L', :'real_token', 'sub')) AS token_on_temp_table;
+ROLLBACK;
+DROP TABLE ti_pgtap_state;
+SELECT rowguard.remove_key('ti-real') AS removed;
+
 -- Revocation by jti and by sub applies to test identities as to any token.
 GRANT EXECUTE ON FUNCTION rowguard.revoke_token(text, text),
     rowguard.revoke_subject(text, timestamptz, text) TO ti_owner;

@@ -45,6 +45,21 @@ SELECT rowguard.tenant_policy('leaks.messages') IS NOT NULL AS protected;
 CREATE RULE archive AS ON DELETE TO leaks.messages
     DO ALSO INSERT INTO leaks.feed (tenant_id, body) VALUES ('acme', OLD.body);
 
+-- 6. A policy function declared PARALLEL SAFE that lets every row through in a parallel
+--    worker: only a parallel plan shows it.
+CREATE TABLE leaks.reports (id int PRIMARY KEY, tenant_id text NOT NULL, body text);
+CREATE INDEX ON leaks.reports (tenant_id);
+CREATE FUNCTION leaks.in_worker() RETURNS boolean LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+    RETURN EXISTS (SELECT FROM pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) a
+                    WHERE a.backend_type = 'parallel worker');
+END $$;
+ALTER TABLE leaks.reports ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY by_tenant ON leaks.reports
+    USING (tenant_id = (SELECT rowguard.claim('tenant_id')) OR leaks.in_worker());
+INSERT INTO leaks.reports SELECT g, CASE WHEN g % 2 = 0 THEN 'acme' ELSE 'globex' END, 'r' FROM generate_series(1, 10) g;
+
 INSERT INTO leaks.or_true SELECT g, CASE WHEN g % 2 = 0 THEN 'acme' ELSE 'globex' END, 'x' FROM generate_series(1, 10) g;
 INSERT INTO leaks.orders SELECT g, CASE WHEN g % 2 = 0 THEN 'acme' ELSE 'globex' END, g FROM generate_series(1, 10) g;
 INSERT INTO leaks.posts SELECT g, CASE WHEN g % 2 = 0 THEN 'acme' ELSE 'globex' END, 'p' || g FROM generate_series(1, 10) g;
@@ -57,4 +72,5 @@ ALTER TABLE leaks.or_true OWNER TO leak_owner;
 ALTER TABLE leaks.orders OWNER TO leak_owner;
 ALTER TABLE leaks.posts OWNER TO leak_owner;
 ALTER TABLE leaks.feed OWNER TO leak_owner;
+ALTER TABLE leaks.reports OWNER TO leak_owner;
 RESET client_min_messages;

@@ -303,6 +303,11 @@ BEGIN
                         SET LOCAL parallel_setup_cost = 0;
                         SET LOCAL parallel_tuple_cost = 0;
                         SET LOCAL min_parallel_table_scan_size = 0;
+                        SET LOCAL max_parallel_workers_per_gather = 2;
+                        SET LOCAL parallel_leader_participation = off;
+                        -- a Parallel Seq Scan, with workers (an index scan would win on small tables)
+                        SET LOCAL enable_indexscan = off;
+                        SET LOCAL enable_bitmapscan = off;
                         EXECUTE stmt INTO foreign_rows, n;
                     ELSE
                         EXECUTE stmt INTO foreign_rows, n;
@@ -311,7 +316,7 @@ BEGIN
                         object := t_rel::text; command := 'SELECT'; identity := ids[i];
                         detail := format('reads %s rows of other identities (%s plan)', foreign_rows, mode);
                         statement := recipe || CASE mode WHEN 'generic' THEN 'SET LOCAL plan_cache_mode = force_generic_plan; '
-                                                         WHEN 'parallel' THEN format('SET LOCAL %s = on; ', parallel_setting)
+                                                         WHEN 'parallel' THEN format('SET LOCAL %s = on; SET LOCAL parallel_setup_cost = 0; SET LOCAL parallel_tuple_cost = 0; SET LOCAL min_parallel_table_scan_size = 0; SET LOCAL parallel_leader_participation = off; SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off; ', parallel_setting)
                                                          ELSE '' END
                                      || format('SELECT * FROM %s WHERE NOT (%s); ROLLBACK;', t_rel, own_pred);
                         RETURN NEXT;
