@@ -186,6 +186,12 @@ BEGIN
     END;
 END
 $$;
+-- A policy that checks reads but not writes (WITH CHECK (true)): only the writes leak.
+DROP POLICY ti_wide ON public.ti_notes;
+CREATE POLICY ti_reads_only ON public.ti_notes AS RESTRICTIVE
+    USING (tenant_id = (SELECT rowguard.claim('tenant_id'))) WITH CHECK (true);
+SELECT object, command, identity ->> 'tenant_id' AS tenant, detail
+  FROM rowguard.prove_isolation(ARRAY['public'], 'ti_reader') ORDER BY 1, 3, 2, 4;
 SELECT count(*) AS notes, count(*) FILTER (WHERE tenant_id = 'acme') AS acme FROM public.ti_notes;
 SELECT count(*) AS prepared_left FROM pg_prepared_statements;
 

@@ -183,6 +183,7 @@ DECLARE
     nobody jsonb;
     prepared text := 'rowguard_prove_' || pg_backend_pid();
     recipe text;
+    insert_cols text;  -- the columns a copied row is inserted with (no generated ones)
     prelude text;  -- what a reproducing INSERT needs first: the copied row's original out of the way
 BEGIN
     IF identities IS NULL OR identities < 2 THEN
@@ -239,6 +240,10 @@ BEGIN
             CONTINUE;
         END IF;
 
+        insert_cols := (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
+                          FROM pg_attribute a
+                         WHERE a.attrelid = t_rel AND a.attnum > 0 AND NOT a.attisdropped
+                           AND a.attgenerated = '');
         -- Identities from the data: the most common distinct boundary values.
         ids := '{}'; rows_own := '{}'; samples := '{}';
         FOR v IN EXECUTE format(
@@ -349,8 +354,8 @@ BEGIN
                                           t_rel, samples[j]);
                         EXECUTE replace(prelude, 'SET LOCAL session_replication_role = origin; ', '');
                         SET LOCAL session_replication_role = origin;
-                        stmt := format('INSERT INTO %s SELECT * FROM jsonb_populate_record(NULL::%s, %L)',
-                                       t_rel, t_rel, samples[j]);
+                        stmt := format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM jsonb_populate_record(NULL::%s, %L)',
+                                       t_rel, insert_cols, insert_cols, t_rel, samples[j]);
                     ELSIF mode = 'UPDATE' THEN
                         stmt := format('UPDATE %s SET %I = %I WHERE %s', t_rel, t_cols[1], t_cols[1], other_pred);
                     ELSIF mode = 'DELETE' THEN
@@ -394,8 +399,8 @@ BEGIN
                                           t_rel, samples[i]);
                         EXECUTE replace(prelude, 'SET LOCAL session_replication_role = origin; ', '');
                         SET LOCAL session_replication_role = origin;
-                        stmt := format('INSERT INTO %s SELECT * FROM jsonb_populate_record(NULL::%s, %L)',
-                                       t_rel, t_rel, samples[i]);
+                        stmt := format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM jsonb_populate_record(NULL::%s, %L)',
+                                       t_rel, insert_cols, insert_cols, t_rel, samples[i]);
                     ELSIF mode = 'UPDATE' THEN
                         stmt := format('UPDATE %s SET %I = %I WHERE %s', t_rel, t_cols[1], t_cols[1], own_pred);
                     ELSE
