@@ -33,8 +33,8 @@ Result<EphemeralKey> MakeEphemeralKey(const std::string& kid_prefix) {
     return Fail(ErrorCode::kInternal, "the random number generator failed");
   }
   const std::string kid =
-      kid_prefix + EncodeBase64Url(std::string_view(reinterpret_cast<char*>(random_kid),
-                                                    sizeof(random_kid)));
+      kid_prefix +
+      EncodeBase64Url(std::string_view(reinterpret_cast<char*>(random_kid), sizeof(random_kid)));
 
   OpenSslPtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "ED25519", nullptr));
   EVP_PKEY* raw = nullptr;
@@ -61,8 +61,8 @@ Result<EphemeralKey> MakeEphemeralKey(const std::string& kid_prefix) {
   OPENSSL_cleanse(private_bytes, sizeof(private_bytes));
 
   // kid and x are base64url (plus the caller's prefix, which must need no JSON escaping).
-  std::string public_jwk = R"({"kty":"OKP","crv":"Ed25519","alg":"EdDSA","kid":")" + kid +
-                           R"(","x":")" + x + "\"}";
+  std::string public_jwk =
+      R"({"kty":"OKP","crv":"Ed25519","alg":"EdDSA","kid":")" + kid + R"(","x":")" + x + "\"}";
   WipedString private_jwk{public_jwk.substr(0, public_jwk.size() - 1) + R"(,"d":")" + d.text +
                           "\"}"};
   auto signing = ParseJwk(private_jwk.text, Algorithm::kEdDSA, PrivateKeyCheck::kFull);

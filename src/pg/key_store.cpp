@@ -210,8 +210,8 @@ void LoadStore(bool with_keys) {
   skipped_count = 0;
   BridgeError error;
   core::TrustStore* built = nullptr;
-  bool ok = BridgeBuildStore(key_rows, key_count, issuer_rows, issuer_count, NoteSkippedKey,
-                             &built, &error);
+  bool ok = BridgeBuildStore(key_rows, key_count, issuer_rows, issuer_count, NoteSkippedKey, &built,
+                             &error);
   MemoryContextDelete(load_context);
   if (ok && transaction_key != nullptr) {
     ok = BridgeAddKey(built, *transaction_key, NoteSkippedKey, &error);

@@ -111,8 +111,8 @@ void EnsureTransactionKey() {
 // `claims` with "iat" (now) and "exp" (now + 1 hour) where it has none, as JSON text.
 char* ClaimsWithDefaults(Jsonb* claims) {
   if (!JB_ROOT_IS_OBJECT(claims) || JB_ROOT_IS_SCALAR(claims)) {
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("claims must be a JSON object")));
+    ereport(ERROR,
+            (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("claims must be a JSON object")));
   }
   const std::int64_t now = IdentityClockSeconds();
   char* defaults_text = psprintf("{\"iat\": %lld, \"exp\": %lld}", static_cast<long long>(now),
@@ -174,11 +174,12 @@ ROWGUARD_SQL_FUNCTION(rowguard_test_authenticate) {
   const Oid bound = GetUserId();
   if (bound != caller && !CompatCanSetRole(caller, bound)) {
     // The error rolls the setting (and the role it bound) back with the (sub)transaction.
-    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                    errmsg("a test identity cannot take role \"%s\"", GetUserNameFromId(bound, false)),
-                    errdetail("The role calling rowguard.test_authenticate, \"%s\", cannot SET ROLE "
-                              "to it.",
-                              GetUserNameFromId(caller, false))));
+    ereport(ERROR,
+            (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+             errmsg("a test identity cannot take role \"%s\"", GetUserNameFromId(bound, false)),
+             errdetail("The role calling rowguard.test_authenticate, \"%s\", cannot SET ROLE "
+                       "to it.",
+                       GetUserNameFromId(caller, false))));
   }
   if (current_identity == nullptr) PG_RETURN_NULL();
   const auto* verified = static_cast<const Jsonb*>(IdentityJsonb(current_identity));

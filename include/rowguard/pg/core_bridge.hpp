@@ -14,7 +14,7 @@
 namespace rowguard::core {
 class Key;
 class TrustStore;
-}
+}  // namespace rowguard::core
 
 namespace rowguard::pg {
 
