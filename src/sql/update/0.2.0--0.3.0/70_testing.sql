@@ -183,6 +183,8 @@ DECLARE
     nobody jsonb;
     prepared text := 'rowguard_prove_' || pg_backend_pid();
     recipe text;
+    generic_stmt text;  -- the read of the generic-plan check, with the identity's values as $1
+    own_values text[];
     insert_cols text;  -- the columns a copied row is inserted with (no generated ones)
     prelude text;  -- what a reproducing INSERT needs first: the copied row's original out of the way
 BEGIN
@@ -266,6 +268,13 @@ BEGIN
             samples := samples || v.sample;
         END LOOP;
         -- How many rows each owns (row level security is off for the caller).
+        IF EXISTS (SELECT FROM pg_prepared_statements p WHERE p.name = prepared) THEN
+            EXECUTE format('DEALLOCATE %I', prepared);
+        END IF;
+        generic_stmt := format('SELECT count(*) FILTER (WHERE NOT (%s)), count(*) FROM %s',
+                               (SELECT string_agg(format('(%I::text = $1[%s]) IS TRUE', t_cols[k], k), ' AND ')
+                                  FROM generate_subscripts(t_cols, 1) k),
+                               t_rel);
         FOR i IN 1 .. cardinality(ids) LOOP
             own_pred := (SELECT string_agg(format('(%I::text = %L) IS TRUE', t_cols[k],
                                                   ids[i] #>> string_to_array(t_claims[k], '.')), ' AND ')
@@ -281,6 +290,13 @@ BEGIN
             CONTINUE;
         END IF;
 
+        IF EXISTS (SELECT FROM pg_prepared_statements p WHERE p.name = prepared) THEN
+            EXECUTE format('DEALLOCATE %I', prepared);
+        END IF;
+        generic_stmt := format('SELECT count(*) FILTER (WHERE NOT (%s)), count(*) FROM %s',
+                               (SELECT string_agg(format('(%I::text = $1[%s]) IS TRUE', t_cols[k], k), ' AND ')
+                                  FROM generate_subscripts(t_cols, 1) k),
+                               t_rel);
         FOR i IN 1 .. cardinality(ids) LOOP
             own_pred := (SELECT string_agg(format('(%I::text = %L) IS TRUE', t_cols[k],
                                                   ids[i] #>> string_to_array(t_claims[k], '.')), ' AND ')
@@ -291,6 +307,8 @@ BEGIN
                              FROM generate_subscripts(t_cols, 1) k);
             recipe := format('BEGIN; SELECT rowguard.test_authenticate(%L); SET LOCAL ROLE %s; ',
                              ids[i], role_to_use);
+            own_values := ARRAY(SELECT ids[i] #>> string_to_array(t_claims[k], '.')
+                                  FROM generate_subscripts(t_claims, 1) k ORDER BY k);
 
             -- Reads: plain, under a forced generic plan, under a parallel plan.
             FOREACH mode IN ARRAY ARRAY['plain', 'generic', 'parallel'] LOOP
@@ -299,10 +317,14 @@ BEGIN
                     EXECUTE format('SET LOCAL ROLE %s', role_to_use);
                     stmt := format('SELECT count(*) FILTER (WHERE NOT (%s)), count(*) FROM %s', own_pred, t_rel);
                     IF mode = 'generic' THEN
+                        -- One statement per table, prepared under the first identity and
+                        -- executed with its generic plan under each: a plan made for one
+                        -- identity must not answer for another.
                         SET LOCAL plan_cache_mode = force_generic_plan;
-                        EXECUTE format('PREPARE %I AS %s', prepared, stmt);
-                        EXECUTE format('EXECUTE %I', prepared) INTO foreign_rows, n;
-                        EXECUTE format('DEALLOCATE %I', prepared);
+                        IF NOT EXISTS (SELECT FROM pg_prepared_statements p WHERE p.name = prepared) THEN
+                            EXECUTE format('PREPARE %I(text[]) AS %s', prepared, generic_stmt);
+                        END IF;
+                        EXECUTE format('EXECUTE %I(%L)', prepared, own_values) INTO foreign_rows, n;
                     ELSIF mode = 'parallel' THEN
                         PERFORM set_config(parallel_setting, 'on', true);
                         SET LOCAL parallel_setup_cost = 0;
@@ -320,7 +342,7 @@ BEGIN
                     IF foreign_rows > 0 THEN
                         object := t_rel::text; command := 'SELECT'; identity := ids[i];
                         detail := format('reads %s rows of other identities (%s plan)', foreign_rows, mode);
-                        statement := recipe || CASE mode WHEN 'generic' THEN 'SET LOCAL plan_cache_mode = force_generic_plan; '
+                        statement := recipe || CASE mode WHEN 'generic' THEN format('SET LOCAL plan_cache_mode = force_generic_plan; PREPARE rowguard_prove_q(text[]) AS %s; EXECUTE rowguard_prove_q(%L); DEALLOCATE rowguard_prove_q; ', generic_stmt, own_values)
                                                          WHEN 'parallel' THEN format('SET LOCAL %s = on; SET LOCAL parallel_setup_cost = 0; SET LOCAL parallel_tuple_cost = 0; SET LOCAL min_parallel_table_scan_size = 0; SET LOCAL parallel_leader_participation = off; SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off; ', parallel_setting)
                                                          ELSE '' END
                                      || format('SELECT * FROM %s WHERE NOT (%s); ROLLBACK;', t_rel, own_pred);
@@ -335,9 +357,6 @@ BEGIN
                 EXCEPTION
                     WHEN SQLSTATE 'RGP01' THEN NULL;
                     WHEN OTHERS THEN
-                        IF EXISTS (SELECT FROM pg_prepared_statements p WHERE p.name = prepared) THEN
-                            EXECUTE format('DEALLOCATE %I', prepared);
-                        END IF;
                         object := t_rel::text; command := 'SELECT'; identity := ids[i];
                         detail := format('the read failed (%s plan): %s: %s', mode, SQLSTATE, SQLERRM);
                         statement := recipe || format('SELECT count(*) FROM %s; ROLLBACK;', t_rel);
@@ -430,6 +449,10 @@ BEGIN
                 END;
             END LOOP;
         END LOOP;
+
+        IF EXISTS (SELECT FROM pg_prepared_statements p WHERE p.name = prepared) THEN
+            EXECUTE format('DEALLOCATE %I', prepared);
+        END IF;
 
         -- Views and functions over the table that the role can reach: an identity that
         -- owns no row must get nothing through them.
