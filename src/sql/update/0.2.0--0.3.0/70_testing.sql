@@ -14,6 +14,12 @@ CREATE FUNCTION rowguard.test_reset() RETURNS void
 COMMENT ON FUNCTION rowguard.test_reset()
     IS 'for tests: no identity for the rest of the transaction';
 REVOKE ALL ON FUNCTION rowguard.test_authenticate(jsonb), rowguard.test_reset() FROM PUBLIC;
+-- The extension's owner administers keys and can already mint any token (rowguard.sign is
+-- granted to it, 60_compat.sql of 0.2.0): it may make test identities and hand them on to
+-- the roles that run tests, which is what a database owner who installed rowguard as a
+-- trusted extension needs to do.
+GRANT EXECUTE ON FUNCTION rowguard.test_authenticate(jsonb), rowguard.test_reset()
+    TO @extowner@ WITH GRANT OPTION;
 
 -- 2. Assertions for pgTAP's ok() / is(): they run the caller's query as the caller.
 --    Whether every row `query` returns has `column_name` equal to the current identity's
@@ -517,3 +523,6 @@ COMMENT ON FUNCTION rowguard.prove_isolation(name[], regrole, integer, jsonb, js
 REVOKE ALL ON FUNCTION rowguard.prove_isolation(name[], regrole, integer, jsonb, jsonb),
     rowguard._prove_others(jsonb, jsonb), rowguard._prove_boundaries(name[], jsonb)
     FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowguard.prove_isolation(name[], regrole, integer, jsonb, jsonb),
+    rowguard._prove_others(jsonb, jsonb), rowguard._prove_boundaries(name[], jsonb)
+    TO @extowner@;
