@@ -3,7 +3,7 @@
 
 -- 1. Test identities. The claims are signed with a key this backend generates for the
 --    transaction and keeps in memory only (src/pg/test_identity.cpp); the token then takes
---    the path of any token, in transaction scope. Granted to nobody: an administrator
+--    the path of any token, in transaction scope. Not PUBLIC: the extension's owner (below)
 --    grants EXECUTE to the roles that run tests (never to the application's roles).
 CREATE FUNCTION rowguard.test_authenticate(claims jsonb) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'rowguard_test_authenticate' LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
