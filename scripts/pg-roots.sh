@@ -50,6 +50,14 @@ ROOT_PACKAGES=(
   procps util-linux ca-certificates
 )
 
+# Packages only some releases have: pgTAP for test/integration/pgtap.sh. Debian has
+# postgresql-17-pgtap in trixie and postgresql-18-pgtap in forky and sid; there is no
+# postgresql-19-pgtap (sid or experimental) yet, so the pg19 root goes without.
+declare -A ROOT_EXTRA_PACKAGES=(
+  [17]="postgresql-17-pgtap libtap-parser-sourcehandler-pgtap-perl"
+  [18]="postgresql-18-pgtap libtap-parser-sourcehandler-pgtap-perl"
+)
+
 log() { printf 'pg-roots: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
@@ -86,7 +94,10 @@ host_mirror() {
 
 root_path() { echo "$ROOTS_DIR/pg$1"; }
 
-packages_for() { printf '%s\n' "${ROOT_PACKAGES[@]}" | sed "s/%V%/$1/g"; }
+packages_for() {
+  printf '%s\n' "${ROOT_PACKAGES[@]}" | sed "s/%V%/$1/g"
+  [[ -z "${ROOT_EXTRA_PACKAGES[$1]:-}" ]] || printf '%s\n' ${ROOT_EXTRA_PACKAGES[$1]}
+}
 
 # Version of the package set (and of this script's root layout): a change rebuilds nothing,
 # it installs what is missing.

@@ -6,8 +6,11 @@
 
 -- Every SQL and PL/pgSQL function of rowguard pins search_path = pg_catalog, pg_temp (the
 -- SECURITY DEFINER ones, the trigger functions, what the key refresher calls, and the
--- rest, which superusers run too: lint, the templates). None is listed.
-SELECT p.oid::regprocedure AS unpinned
+-- rest, which superusers run too: lint, the templates). The only ones listed are the two
+-- pgTAP helpers that run the caller's own query text (test_rows_match, test_row_count):
+-- SECURITY INVOKER, so the query resolves on the caller's search_path with the caller's
+-- rights, and what they add around it is qualified.
+SELECT p.oid::regprocedure AS unpinned, p.prosecdef AS definer
   FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
  WHERE p.pronamespace = 'rowguard'::regnamespace AND l.lanname <> 'c'
    AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)

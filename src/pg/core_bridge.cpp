@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rowguard/core/ephemeral_key.hpp"
 #include "rowguard/core/failure_class.hpp"
 #include "rowguard/core/jws.hpp"
 #include "rowguard/core/key.hpp"
@@ -273,6 +274,45 @@ bool BridgeSign(const core::TrustStore* store, const char* claims_json, std::siz
       SetError(error, FailureKind::kNotFound, std::string("no key with kid \"") + kid + "\"");
       return false;
     }
+    auto signed_token = core::SignCompact(*key, std::string_view(claims_json, length));
+    if (!signed_token.ok()) {
+      SetError(error, FailureKind::kKey, signed_token.failure().detail);
+      return false;
+    }
+    *token = MallocCopy(signed_token.value());
+    return true;
+  });
+}
+
+bool BridgeMakeEphemeralKey(const char* kid_prefix, core::Key** key, char** kid, char** public_jwk,
+                            BridgeError* error) noexcept {
+  *key = nullptr;
+  *kid = nullptr;
+  *public_jwk = nullptr;
+  return Guarded(error, [&] {
+    auto made = core::MakeEphemeralKey(kid_prefix);
+    if (!made.ok()) {
+      SetError(error, FailureKind::kInternal, made.failure().detail);
+      return false;
+    }
+    // Copies first, so that nothing is left half-made when one of them fails.
+    std::unique_ptr<char, decltype(&std::free)> kid_copy(MallocCopy(made.value().signing.kid()),
+                                                         std::free);
+    std::unique_ptr<char, decltype(&std::free)> jwk_copy(MallocCopy(made.value().public_jwk),
+                                                         std::free);
+    *key = new core::Key(std::move(made.value().signing));
+    *kid = kid_copy.release();
+    *public_jwk = jwk_copy.release();
+    return true;
+  });
+}
+
+void BridgeFreeKey(core::Key* key) noexcept { delete key; }
+
+bool BridgeSignWithKey(const core::Key* key, const char* claims_json, std::size_t length,
+                       char** token, BridgeError* error) noexcept {
+  *token = nullptr;
+  return Guarded(error, [&] {
     auto signed_token = core::SignCompact(*key, std::string_view(claims_json, length));
     if (!signed_token.ok()) {
       SetError(error, FailureKind::kKey, signed_token.failure().detail);

@@ -42,6 +42,9 @@ core::TrustStore* trust_store = nullptr;
 // Every row of rowguard.keys is in trust_store (a token without "kid" needed them all).
 bool all_keys_loaded = false;
 Oid keys_relid = InvalidOid;
+// The public key of this transaction's test identities (test_identity.cpp), or nullptr:
+// put into every store built until ForgetTransactionKey, never into a table.
+const KeyRow* transaction_key = nullptr;
 Oid issuers_relid = InvalidOid;
 
 // Column numbers of the tables created by the install script.
@@ -207,9 +210,13 @@ void LoadStore(bool with_keys) {
   skipped_count = 0;
   BridgeError error;
   core::TrustStore* built = nullptr;
-  const bool ok = BridgeBuildStore(key_rows, key_count, issuer_rows, issuer_count, NoteSkippedKey,
-                                   &built, &error);
+  bool ok = BridgeBuildStore(key_rows, key_count, issuer_rows, issuer_count, NoteSkippedKey, &built,
+                             &error);
   MemoryContextDelete(load_context);
+  if (ok && transaction_key != nullptr) {
+    ok = BridgeAddKey(built, *transaction_key, NoteSkippedKey, &error);
+    if (!ok) BridgeFreeStore(built);
+  }
   if (!ok) ReportLoadFailure(error);
   BridgeFreeStore(trust_store);
   trust_store = built;
@@ -291,5 +298,24 @@ bool EnsureKeyFor(const char* kid, const char** problem) {
 }
 
 const core::TrustStore* CurrentTrustStore() { return trust_store; }
+
+bool InstallTransactionKey(const KeyRow* row, const char** problem) {
+  if (IsParallelWorker()) elog(ERROR, "rowguard keys cannot be loaded in a parallel worker");
+  if (!EnsureKeyStore(problem)) return false;
+  BridgeError error;
+  skipped_count = 0;
+  if (!BridgeAddKey(trust_store, *row, NoteSkippedKey, &error)) ReportLoadFailure(error);
+  if (skipped_count > 0) elog(ERROR, "rowguard could not add a test key: %s", skipped_detail);
+  transaction_key = row;
+  return true;
+}
+
+void ForgetTransactionKey() {
+  if (transaction_key == nullptr) return;
+  transaction_key = nullptr;
+  // As when a key is removed: the next token builds a new store, and every identity
+  // verified with the key fails its next accessor call.
+  InvalidateStore(0, InvalidOid);
+}
 
 }  // namespace rowguard::pg

@@ -74,7 +74,10 @@ bool TokenMayStartHere(int guc_source, const char** detail) {
   // come before any transaction of the session; a parallel worker only copies its
   // leader's identity.
   if (guc_source != PGC_S_SESSION || InitializingParallelWorker || IsParallelWorker()) return true;
-  if (pending_token_scope == TokenScopeHint::kSession) return true;
+  if (pending_token_scope == TokenScopeHint::kSession ||
+      pending_token_scope == TokenScopeHint::kTestIdentity) {
+    return true;
+  }
   return SessionStateAllowsTransactionIdentity(detail);
 }
 

@@ -140,6 +140,14 @@ for f in "rowguard.allow_role(regrole,text)" "rowguard.set_jwks_uri(text,text)" 
   fi
 done
 
+# Test identities (docs/testing-policies.md): the owner, who can already sign tokens, may
+# make them and grant them to a test role, which gains no role it could not SET ROLE to.
+check "owner makes a test identity" "alice" \
+  "$(as_owner "BEGIN; SELECT rowguard.test_authenticate('{\"sub\":\"alice\"}') ->> 'sub'; COMMIT;")"
+check "owner grants test_authenticate on" "ok" \
+  "$(state_of "GRANT EXECUTE ON FUNCTION rowguard.test_authenticate(jsonb) TO PUBLIC")"
+state_of "REVOKE EXECUTE ON FUNCTION rowguard.test_authenticate(jsonb) FROM PUBLIC" >/dev/null
+
 # --- a schema rowguard prepared before the install -----------------------------------------
 "${PSQL[@]}" -U "$OWNER" -d "$PLANTED" >/dev/null 2>&1 <<'SQL'
 CREATE SCHEMA rowguard;

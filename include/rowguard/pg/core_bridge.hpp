@@ -12,8 +12,9 @@
 #include "rowguard/pg/identity_block.hpp"
 
 namespace rowguard::core {
+class Key;
 class TrustStore;
-}
+}  // namespace rowguard::core
 
 namespace rowguard::pg {
 
@@ -103,6 +104,18 @@ bool BridgeStoreHasKeyMaterial(const core::TrustStore* store, const char* kid,
 // Signs `claims_json` with the stored key `kid`; the token is malloc'ed into *token.
 bool BridgeSign(const core::TrustStore* store, const char* claims_json, std::size_t length,
                 const char* kid, char** token, BridgeError* error) noexcept;
+
+// ---- test identities (test_identity.cpp) ----
+
+// A new in-memory Ed25519 signing key (core::MakeEphemeralKey) into *key (release with
+// BridgeFreeKey); its kid and the public half as JWK text are malloc'ed into *kid and
+// *public_jwk (the private part stays inside *key).
+bool BridgeMakeEphemeralKey(const char* kid_prefix, core::Key** key, char** kid, char** public_jwk,
+                            BridgeError* error) noexcept;
+void BridgeFreeKey(core::Key* key) noexcept;
+// Signs `claims_json` with `key`; the token is malloc'ed into *token.
+bool BridgeSignWithKey(const core::Key* key, const char* claims_json, std::size_t length,
+                       char** token, BridgeError* error) noexcept;
 
 // ---- tokens ----
 

@@ -12,6 +12,8 @@ class TrustStore;
 
 namespace rowguard::pg {
 
+struct KeyRow;
+
 // Incremented whenever the key or issuer tables change (in any backend).
 extern std::uint64_t key_generation;
 
@@ -36,5 +38,14 @@ bool EnsureKeyFor(const char* kid, const char** problem);
 // The trust store as last loaded (nullptr before the first load). Valid until the next
 // EnsureKeyStore; only the bridge looks inside.
 const core::TrustStore* CurrentTrustStore();
+
+// Test identities (test_identity.cpp): adds the public key `row` (which must stay valid
+// until ForgetTransactionKey) to this backend's store, and to every store built after,
+// without writing it anywhere. Same failures as EnsureKeyStore.
+bool InstallTransactionKey(const KeyRow* row, const char** problem);
+// Takes that key out: the store is marked stale, key_generation moves and the identity
+// cache is cleared, exactly as when a stored key is removed. Raises nothing (it runs in
+// a transaction callback).
+void ForgetTransactionKey();
 
 }  // namespace rowguard::pg

@@ -9,7 +9,8 @@
 //   GetNumConfigOptions() is gone (CompatFindGucVariable). A check hook's `extra` must
 //   come from guc_malloc() and is released with guc_free() (CompatAllocGucExtra); a
 //   malloc'ed extra fails at the next COMMIT/ROLLBACK/RESET/DISCARD ("pfree called with
-//   invalid pointer"). Not code: force_parallel_mode is called debug_parallel_query, and
+//   invalid pointer"). A membership grants SET ROLE only WITH SET (member_can_set_role;
+//   CompatCanSetRole). Not code: force_parallel_mode is called debug_parallel_query, and
 //   an out-of-range integer setting's message prints the range with units.
 // - 17: EXPLAIN names an InitPlan's result "(InitPlan 1).col1" instead of "$0" (the
 //   pg_regress suites print plans through public.plan(), sql/install.sql).
@@ -38,6 +39,7 @@ extern "C" {
 
 #include "miscadmin.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
 #include "utils/jsonb.h"
@@ -180,6 +182,16 @@ inline Jsonb* CompatJsonbBuilderResult(CompatJsonbBuilder* builder) {
   return JsonbValueToJsonb(builder->state.result);
 #else
   return JsonbValueToJsonb(builder->result);
+#endif
+}
+
+// Could `member` SET ROLE to `role` (superusers can become any role): a membership up
+// to 15, a membership granted WITH SET since 16.
+inline bool CompatCanSetRole(Oid member, Oid role) {
+#if PG_VERSION_NUM >= 160000
+  return member_can_set_role(member, role);
+#else
+  return is_member_of_role(member, role);
 #endif
 }
 

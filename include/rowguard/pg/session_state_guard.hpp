@@ -8,8 +8,11 @@ namespace rowguard::pg {
 // What the statement now setting rowguard.token asked for: a plain `SET` or
 // authenticate(token, false) asks for the session; SET LOCAL, authenticate(token) and
 // everything else (set_config, a function's SET clause) are checked as transaction
-// scope, which is the stricter reading.
-enum class TokenScopeHint { kUnknown, kSession, kTransaction };
+// scope, which is the stricter reading. kTestIdentity: rowguard.test_authenticate's token
+// (transaction scope), which only a role granted that function can make and which no
+// later client of a pooled connection can inherit; the guard does not apply to it, since
+// pgTAP keeps its own state in temporary tables (docs/testing-policies.md).
+enum class TokenScopeHint { kUnknown, kSession, kTransaction, kTestIdentity };
 extern TokenScopeHint pending_token_scope;
 
 // True when a transaction-scoped identity may start now. False, with a full-sentence
