@@ -23,9 +23,11 @@ void _PG_init(void) {
   rowguard::pg::RegisterKeyStoreInvalidation();
   rowguard::pg::RegisterLifecycle();  // revocation and role binding (lifecycle.cpp)
   rowguard::pg::InstallTokenStatementHiding();
-  rowguard::pg::DefineSettings();
+  // The masking hooks first: defining rowguard.token may report (as a WARNING) a token
+  // a statement set before the module loaded (token_before_load.cpp).
   rowguard::pg::InstallStatementHooks();
   rowguard::pg::InstallLogRedaction();
+  rowguard::pg::DefineSettings();
   rowguard::pg::KeySyncInit();
   rowguard::pg::ObserveInit();
   // Preloaded, the postmaster does OpenSSL's one-time work once (a verification per
