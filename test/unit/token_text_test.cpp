@@ -77,12 +77,11 @@ TEST(TokenText, EveryHeaderTheParserAcceptsIsMasked) {
     ++checked;
     if (!ParseCompact(token, 16384).ok()) return;
     ++accepted;
-    for (const std::string& text : {"SET rowguard.token = '" + token + "'",
-                                    "select rowguard.authenticate('Bearer " + token + "')",
-                                    token}) {
+    for (const std::string& text :
+         {"SET rowguard.token = '" + token + "'",
+          "select rowguard.authenticate('Bearer " + token + "')", token}) {
       EXPECT_TRUE(HasTokenRun(text.data(), text.size())) << header;
-      EXPECT_EQ(Masked(text).find(token.substr(token.rfind('.') + 1)), std::string::npos)
-          << header;
+      EXPECT_EQ(Masked(text).find(token.substr(token.rfind('.') + 1)), std::string::npos) << header;
     }
   };
   for (int a = 0; a < 256; ++a) {
