@@ -69,7 +69,8 @@ if [[ "${ROWGUARD_USE_EXISTING:-0}" == 1 ]]; then
 else
   step "server: throwaway cluster"
   PORT=$(pick_port "${ROWGUARD_DEMO_PORT:-54339}")
-  start_cluster "$PORT"
+  # rowguard loaded before every session's first statement, as docs/install.md says.
+  start_cluster "$PORT" "session_preload_libraries = 'rowguard'"
 fi
 
 PSQL="${PGBIN:+$PGBIN/}psql"

@@ -2,6 +2,10 @@
 \set ECHO none
 \i test/fixtures/tokens.psql
 \set ECHO all
+-- The regression server does not preload rowguard: load it before the first SET of
+-- rowguard.token, which would otherwise be refused (docs/security-model.md, "Before
+-- rowguard is loaded").
+LOAD 'rowguard';
 SET ROLE rowguard_app;
 
 SET rowguard.token = :'alice_hs256';

@@ -15,6 +15,10 @@ CREATE POLICY tenant ON public.docs USING (tenant_id = rowguard.claim_uuid('tena
 GRANT SELECT ON public.docs TO rowguard_app;
 ANALYZE public.docs;
 
+-- The regression server does not preload rowguard: load it before the first SET of
+-- rowguard.token, which would otherwise be refused (docs/security-model.md, "Before
+-- rowguard is loaded").
+LOAD 'rowguard';
 SET ROLE rowguard_app;
 -- Serial.
 SET max_parallel_workers_per_gather = 0;

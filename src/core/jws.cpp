@@ -37,6 +37,15 @@ Failure HeaderMemberNotString(const char* name) {
 Status ParseHeader(std::string_view header_json, bool padded, JwsHeader* out) {
   auto parsed = json::ParseObject(json::ThreadParser(), header_json, padded, "header");
   if (!parsed.ok()) return std::move(parsed).failure();
+  // The header's JSON text must begin with the object's brace: no leading whitespace.
+  // JSON allows it, but then the first segment would not begin with "ey" or "ew", and
+  // that is how the statement and log masking (token_text.hpp) recognises a token. With
+  // this rule, every token that verifies is one the masker finds: '{' followed by
+  // whitespace or '"' (the only bytes that may follow it in an object with members)
+  // encodes to "ey" or "ew".
+  if (header_json.front() != '{') {
+    return Fail(ErrorCode::kMalformedJson, "header does not begin with \"{\"");
+  }
 
   simdjson::dom::element alg, typ, cty;
   bool has_alg = false, has_typ = false, has_cty = false, has_crit = false, has_b64 = false;

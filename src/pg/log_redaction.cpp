@@ -37,6 +37,12 @@ void RedactingEmitLog(ErrorData* edata) {
   MaskField(edata->hint);
   MaskField(edata->context);
   MaskField(edata->internalquery);
+  // The statement this backend reports in pg_stat_activity: an error before parse
+  // analysis masked it (a syntax error, a statement sent into an aborted transaction,
+  // a lock wait cancelled) would otherwise stay there, unmasked, while the session
+  // sits idle afterwards; a lock wait's log line (log_lock_waits) ends the wait's
+  // window after deadlock_timeout.
+  MaskReportedStatement(false);
   if (debug_query_string != nullptr &&
       core::HasTokenRun(debug_query_string, strlen(debug_query_string))) {
     edata->hide_stmt = true;

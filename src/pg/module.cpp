@@ -24,9 +24,11 @@ void _PG_init(void) {
   rowguard::pg::RegisterKeyStoreInvalidation();
   rowguard::pg::RegisterLifecycle();  // revocation and role binding (lifecycle.cpp)
   rowguard::pg::InstallTokenStatementHiding();
-  rowguard::pg::DefineSettings();
+  // The masking hooks first: defining rowguard.token may report (as a WARNING) a token
+  // a statement set before the module loaded (token_before_load.cpp).
   rowguard::pg::InstallStatementHooks();
   rowguard::pg::InstallLogRedaction();
+  rowguard::pg::DefineSettings();
   rowguard::pg::KeySyncInit();
   rowguard::pg::ObserveInit();
   rowguard::pg::InstallInstallGuard();  // schema rowguard at install/update (install_guard.cpp)

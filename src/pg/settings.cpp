@@ -17,6 +17,7 @@ extern "C" {
 #include "rowguard/pg/identity_cache.hpp"
 #include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/pg_compat.hpp"
+#include "rowguard/pg/token_before_load.hpp"
 #include "rowguard/pg/token_setting.hpp"
 
 namespace rowguard::pg {
@@ -176,10 +177,15 @@ void DefineSettings() {
       "rowguard.tenant_claim", gettext_noop("Default claim of the tenant policy template."),
       nullptr, &setting_tenant_claim, "tenant_id", PGC_SUSET, 0, CheckClaimPath, nullptr, nullptr);
 
+  // PostgreSQL applies the values the placeholder received before the module loaded
+  // while the setting is defined; the check hook refuses those a statement set
+  // (token_before_load.cpp).
+  defining_token_setting = true;
   DefineCustomStringVariable(
       "rowguard.token", gettext_noop("The bearer token that is this session's identity."),
       gettext_noop("Setting it verifies the token; SHOW never prints it."), &setting_token, "",
       PGC_USERSET, GUC_NOT_IN_SAMPLE, CheckTokenHook, AssignTokenHook, ShowTokenHook);
+  defining_token_setting = false;
 
   DefineCustomIntVariable(
       "rowguard.unknown_key_wait",

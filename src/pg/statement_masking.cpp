@@ -12,6 +12,8 @@ extern "C" {
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "access/xact.h"
+#include "catalog/objectaccess.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -31,6 +33,8 @@ extern "C" {
 #include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/session_state_guard.hpp"
 #include "rowguard/pg/statement_masking.hpp"
+#include "rowguard/pg/token_before_load.hpp"
+#include "rowguard/pg/token_error.hpp"
 
 namespace rowguard::pg {
 namespace {
@@ -38,6 +42,15 @@ namespace {
 post_parse_analyze_hook_type previous_post_parse_analyze = nullptr;
 ProcessUtility_hook_type previous_process_utility = nullptr;
 ExecutorStart_hook_type previous_executor_start = nullptr;
+object_access_hook_type previous_object_access = nullptr;
+
+// The statement text last found without a token (or masked already): its buffer and the
+// start of the statement it belonged to, so the hooks that run many times per statement
+// scan each statement's text once.
+const char* clean_text = nullptr;
+TimestampTz clean_text_start = 0;
+
+bool literal_token_warned = false;
 
 void ReportAgain(const char* text, uint64 query_id) {
   // Only the text this backend reports as its activity (the top-level statement);
@@ -48,12 +61,28 @@ void ReportAgain(const char* text, uint64 query_id) {
   if (query_id != 0) pgstat_report_query_id(query_id, false);
 }
 
+// Once per backend, when the text a client sent held a token: the server log says that
+// this application puts tokens into statement text (docs/security-model.md, "Until a
+// statement is parsed"). Not sent to the client (token_error.cpp), so the regression
+// output of psql scripts, which inline tokens on purpose, stays as it is.
+void WarnLiteralToken(const char* text) {
+  if (literal_token_warned || text != debug_query_string || IsParallelWorker()) return;
+  literal_token_warned = true;
+  ereport(WARNING,
+          (errcode(ERRCODE_WARNING), errmsg("%s", kLiteralTokenMessage),
+           errdetail("rowguard masked it once it saw the text; until then, every session of "
+                     "the same role could read it in pg_stat_activity. This warning is "
+                     "written once per session."),
+           errhint("Send tokens as bind parameters: SELECT rowguard.authenticate($1).")));
+}
+
 void MaskingPostParseAnalyze(ParseState* pstate, Query* query, CompatJumbleState* jstate) {
   // Before the hooks loaded earlier: pg_stat_statements stores normalized text in its
   // own post_parse_analyze hook.
   if (pstate != nullptr && MaskStatementText(pstate->p_sourcetext)) {
     // pgstat_report_query_id runs after this hook for parse analysis.
     ReportAgain(pstate->p_sourcetext, 0);
+    WarnLiteralToken(pstate->p_sourcetext);
   }
   if (previous_post_parse_analyze != nullptr) previous_post_parse_analyze(pstate, query, jstate);
 }
@@ -87,9 +116,15 @@ void RefuseHeldCursor(const Node* statement) {
 void MaskingProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
                            ProcessUtilityContext context, ParamListInfo params,
                            QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
+  // A refusal pending since the module loaded (LOAD 'rowguard'); not at COMMIT or
+  // ROLLBACK, which must end the transaction.
+  if (!IsA(pstmt->utilityStmt, TransactionStmt)) RaisePendingTokenRefusal();
   // Statements that skip parse analysis (EXECUTE of a prepared one, a cached plan's
   // first use) reach here with their own copy of the text.
-  if (MaskStatementText(query_string)) ReportAgain(query_string, pstmt->queryId);
+  if (MaskStatementText(query_string)) {
+    ReportAgain(query_string, pstmt->queryId);
+    WarnLiteralToken(query_string);
+  }
   RefuseHeldCursor(pstmt->utilityStmt);
 
   const TokenScopeHint outer = pending_token_scope;
@@ -111,8 +146,10 @@ void MaskingProcessUtility(PlannedStmt* pstmt, const char* query_string, bool re
 }
 
 void MaskingExecutorStart(QueryDesc* query_desc, int eflags) {
+  RaisePendingTokenRefusal();
   if (MaskStatementText(query_desc->sourceText)) {
     ReportAgain(query_desc->sourceText, query_desc->plannedstmt->queryId);
+    WarnLiteralToken(query_desc->sourceText);
   }
   // The leader checks the identity before any worker starts: workers read no tables,
   // so they cannot notice a removed key, and with parallel_leader_participation = off
@@ -125,7 +162,37 @@ void MaskingExecutorStart(QueryDesc* query_desc, int eflags) {
   CallExecutorStart(previous_executor_start, query_desc, eflags);
 }
 
+// Parse analysis can wait for a lock before post_parse_analyze_hook runs (a subquery
+// on a table another session locked), with the text as received in pg_stat_activity.
+// No hook runs between the raw parser and parse analysis, but parse analysis calls the
+// object access hook for every schema-qualified name it looks up (and for each schema
+// of search_path when it resolves the path again), before it opens the relations that
+// follow: `SELECT rowguard.authenticate('...'), (SELECT count(*) FROM t)` is masked
+// when rowguard.authenticate is looked up, before t is locked. The raw parser has
+// finished by then (it parses the whole message first), so masking changes nothing.
+void MaskingObjectAccess(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id,
+                         void* arg) {
+  if (access == OAT_NAMESPACE_SEARCH) MaskReportedStatement(true);
+  if (previous_object_access != nullptr) {
+    previous_object_access(access, class_id, object_id, sub_id, arg);
+  }
+}
+
 }  // namespace
+
+void MaskReportedStatement(bool may_warn) {
+  const char* text = debug_query_string;
+  if (text == nullptr || IsParallelWorker()) return;
+  const TimestampTz start = GetCurrentStatementStartTimestamp();
+  if (text == clean_text && start == clean_text_start) return;
+  clean_text = text;
+  clean_text_start = start;
+  if (MaskStatementText(text)) {
+    // Keep the query id the statement already has (0 before parse analysis ends).
+    ReportAgain(text, pgstat_get_my_query_id());
+    if (may_warn) WarnLiteralToken(text);
+  }
+}
 
 bool MaskStatementText(const char* text) {
   if (text == nullptr || ForwardingTokenToCitus()) return false;
@@ -140,8 +207,12 @@ bool MaskStatementText(const char* text) {
 void InstallStatementHooks() {
   // The statement that loads rowguard (often the first SET rowguard.token or
   // authenticate() of a session) was parsed before these hooks existed.
-  if (MaskStatementText(debug_query_string)) ReportAgain(debug_query_string, 0);
+  if (MaskStatementText(debug_query_string)) {
+    ReportAgain(debug_query_string, 0);
+    WarnLiteralToken(debug_query_string);
+  }
   ChainHook(post_parse_analyze_hook, previous_post_parse_analyze, MaskingPostParseAnalyze);
+  ChainHook(object_access_hook, previous_object_access, MaskingObjectAccess);
   ChainHook(ProcessUtility_hook, previous_process_utility, MaskingProcessUtility);
   ChainHook(ExecutorStart_hook, previous_executor_start, MaskingExecutorStart);
 }

@@ -10,6 +10,7 @@ extern "C" {
 
 #include "rowguard/pg/identity.hpp"
 #include "rowguard/pg/session_state_guard.hpp"
+#include "rowguard/pg/token_before_load.hpp"
 #include "rowguard/pg/lifecycle.hpp"
 #include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/token_error.hpp"
@@ -21,6 +22,8 @@ bool CheckTokenHook(char** newval, void** extra, GucSource source) {
     *extra = nullptr;
     return true;
   }
+  // A value a statement set before the module was loaded (token_before_load.cpp).
+  if (RefuseTokenSetBeforeLoad(source)) return false;
   const char* detail = nullptr;
   if (!TokenMayStartHere(source, &detail)) {
     SetSessionStateCheckError(detail);

@@ -49,7 +49,11 @@ PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 [[ -x "$PGBOUNCER" ]] || { echo "pgbouncer_load: pgbouncer not installed" >&2; exit 1; }
 
 PORT=$(pick_port 54430)
-start_cluster "$PORT" "log_min_messages = warning" "log_connections = off"
+# rowguard is loaded before the first statement of every server connection, as behind any
+# pooler (docs/security-model.md, "Before rowguard is loaded"): a pooled connection's first
+# SET LOCAL rowguard.token would otherwise be refused.
+start_cluster "$PORT" "log_min_messages = warning" "log_connections = off" \
+  "session_preload_libraries = 'rowguard'"
 BPORT=$(pick_port $((PORT + 1)))
 BDIR=$(cluster_dir "$PORT")
 

@@ -128,6 +128,9 @@ def visible(conn):
 
 
 def set_token(conn, token):
+    # Not preloaded: rowguard is loaded before a session's first SET of rowguard.token,
+    # which would otherwise be refused (docs/security-model.md, "Before rowguard is loaded").
+    conn.execute("SELECT rowguard.is_authenticated()")
     conn.execute(psycopg.sql.SQL("SET rowguard.token = {}").format(psycopg.sql.Literal(token)))
 
 

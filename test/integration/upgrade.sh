@@ -111,6 +111,9 @@ def upgrade_from(start):
 
     # The application session that stays open across the update: a SESSION identity.
     held = connect(db, P + "app")
+    # Not preloaded: rowguard is loaded before the token is set (docs/security-model.md,
+    # "Before rowguard is loaded").
+    held.execute("SELECT rowguard.is_authenticated()")
     held.execute("SELECT set_config('rowguard.token', %s, false)", (tok["alice_hs256"],))
     ck(visible(held) == (100, 7, 0), f"{tag} before the update, alice sees (100, 7, 0), got {visible(held)}")
     # A statement prepared (and planned) before the update, executed after it.

@@ -145,6 +145,18 @@ TEST(ParseCompact, HeaderMustBeAStrictJsonObject) {
   }
 }
 
+TEST(ParseCompact, HeaderMustBeginWithTheBrace) {
+  // Valid JSON, but the first segment would not begin with "ey"/"ew" (" {" encodes to
+  // "IHsi"), so the masking of statements and log lines would not recognise the token.
+  for (const char* space : {" ", "\t", "\n", "\r", "  ", "\r\n"}) {
+    const std::string token = Token(std::string(space) + R"({"alg":"HS256","kid":"k1"})");
+    EXPECT_EQ(CodeOf(token), ErrorCode::kMalformedJson) << token;
+    EXPECT_EQ(DetailOf(token), "header does not begin with \"{\"") << token;
+  }
+  // Whitespace inside the object stays allowed.
+  EXPECT_EQ(DetailOf(Token("{ \"alg\" : \"HS256\" }\n")), "<accepted>");
+}
+
 TEST(ParseCompact, HeaderWithByteOrderMarkIsNotJson) {
   EXPECT_EQ(CodeOf(Token("\xEF\xBB\xBF{\"alg\":\"HS256\"}")), ErrorCode::kMalformedJson);
 }
