@@ -28,6 +28,7 @@ extern "C" {
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/analyze.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -109,18 +110,32 @@ void LoadBindings() {
   bindings_valid = true;
 }
 
-bool RoleAllowed(Oid role, const char* issuer) {
+// How a binding matches an identity: a binding for any issuer matches every token; one
+// for an issuer matches a token with that iss only when the key that verified it is
+// registered for that issuer (a key without an issuer accepts any iss, so a token it
+// verified may claim any issuer).
+enum class BindingMatch { kNone, kAllowed, kIssuerNotFromKey };
+
+BindingMatch RoleAllowed(Oid role, const Identity* identity) {
   LoadBindings();
+  const char* issuer = IdentityIss(identity);
+  const bool key_has_issuer = (identity->flags & kIdentityKeyHasIssuer) != 0;
+  BindingMatch answer = BindingMatch::kNone;
   for (int i = 0; i < binding_count; ++i) {
-    if (bindings[i].role == role &&
-        (bindings[i].issuer == nullptr || strcmp(bindings[i].issuer, issuer) == 0)) {
-      return true;
-    }
+    if (bindings[i].role != role) continue;
+    if (bindings[i].issuer == nullptr) return BindingMatch::kAllowed;
+    if (strcmp(bindings[i].issuer, issuer) != 0) continue;
+    if (key_has_issuer) return BindingMatch::kAllowed;
+    answer = BindingMatch::kIssuerNotFromKey;
   }
-  return false;
+  return answer;
 }
 
 char role_detail[kDetailSize];
+// A quoted role or claim name inside role_detail: names are at most NAMEDATALEN - 1
+// bytes, quoted and escaped by BridgeQuote; a longer quote is cut, leaving room for the
+// sentence around it.
+constexpr std::size_t kQuotedNameSize = 128;
 
 // ---- the role in force ----
 
@@ -177,13 +192,100 @@ void EnforceBoundRole() {
   ReportRoleChangeRefused();
 }
 
-// At a statement start: the identity still stands (revocations, bindings, roles may
-// have changed elsewhere) and its role is still the current one.
+// At a statement start: the identity still stands - every check that ends an identity
+// (expiry with its leeway, the key that verified it removed or replaced, revocation,
+// the binding, the role) - and its role is still the current one. RequireCurrentIdentity
+// is the one place those checks live (identity.cpp); a bound identity runs it at every
+// statement, not only when a claim is read, because its privileges came from the token.
 void CheckBoundIdentity() {
   if (!bound_applied || InWorker() || current_identity == nullptr) return;
   AcceptInvalidationMessages();
-  RecheckIdentity(current_identity);
+  RequireCurrentIdentity();
   EnforceBoundRole();
+}
+
+// ---- a token from the startup packet (docs/roles.md, "Tokens given at connection") ----
+//
+// PostgreSQL applies the startup packet's options (PGOPTIONS, -c rowguard.token=...)
+// before the settings of ALTER ROLE/DATABASE ... SET (rowguard.role_binding_claim,
+// rowguard.audience, ...). With rowguard preloaded, rowguard.token's check hook runs at
+// the first of those moments, so the token would be admitted under settings that are not
+// yet the session's. Instead such a value is kept unverified (no identity, the login
+// role) and admitted at the session's first statement, or first claim read, with the
+// settings then in force. A value that PostgreSQL later restores (RESET, DISCARD ALL,
+// ROLLBACK) is kept as the verified one.
+
+bool DeferredValue() {
+  return !InWorker() && current_identity == nullptr && setting_token != nullptr &&
+         setting_token[0] != '\0';
+}
+
+bool admitting_startup_token = false;
+
+// ---- objects made while bound (docs/roles.md, "Nothing is created while bound") ----
+
+// Utility statements a bound role may run: transaction control, settings, cursors,
+// prepared statements, COPY, EXPLAIN, DO, CALL, LOCK, LISTEN/NOTIFY, TRUNCATE, DROP, and
+// temporary tables. Everything else - functions, procedures, views, triggers, rules,
+// types, operators, schemas, permanent tables, indexes, ALTER ... OWNER, GRANT, ALTER
+// ROLE, ALTER DEFAULT PRIVILEGES, ... - would leave an object owned by the bound role, or
+// a privilege it gave, that keeps acting with the role's rights after the token is gone.
+bool MayRunWhileBound(const Node* statement) {
+  switch (nodeTag(statement)) {
+    case T_TransactionStmt:
+    case T_VariableSetStmt:
+    case T_VariableShowStmt:
+    case T_DiscardStmt:
+    case T_DeclareCursorStmt:
+    case T_FetchStmt:
+    case T_ClosePortalStmt:
+    case T_PrepareStmt:
+    case T_ExecuteStmt:
+    case T_DeallocateStmt:
+    case T_CopyStmt:
+    case T_DoStmt:
+    case T_CallStmt:
+    case T_LockStmt:
+    case T_NotifyStmt:
+    case T_ListenStmt:
+    case T_UnlistenStmt:
+    case T_TruncateStmt:
+    case T_ConstraintsSetStmt:
+    case T_DropStmt:
+      return true;
+    case T_CreateStmt: {
+      const auto* create = reinterpret_cast<const CreateStmt*>(statement);
+      return create->relation != nullptr && create->relation->relpersistence == RELPERSISTENCE_TEMP;
+    }
+    case T_CreateTableAsStmt: {
+      const auto* create = reinterpret_cast<const CreateTableAsStmt*>(statement);
+      return create->objtype == OBJECT_TABLE && create->into != nullptr &&
+             create->into->rel != nullptr &&
+             create->into->rel->relpersistence == RELPERSISTENCE_TEMP;
+    }
+    case T_ExplainStmt: {
+      const auto* explain = reinterpret_cast<const ExplainStmt*>(statement);
+      const auto* query = reinterpret_cast<const Query*>(explain->query);
+      return query == nullptr || !IsA(query, Query) || query->commandType != CMD_UTILITY ||
+             query->utilityStmt == nullptr || MayRunWhileBound(query->utilityStmt);
+    }
+    default:
+      return false;
+  }
+}
+
+void RefuseObjectsWhileBound(const Node* statement, ProcessUtilityContext context) {
+  if (!bound_applied || InWorker() || context == PROCESS_UTILITY_SUBCOMMAND) return;
+  // A security-definer function owned by another role creates as that role, not as the
+  // bound one.
+  if (GetUserId() != applied_role || MayRunWhileBound(statement)) return;
+  ereport(ERROR,
+          (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+           errmsg("cannot create objects or change privileges while a role-bound token is in "
+                  "force"),
+           errdetail("Objects and grants made by the bound role would keep its rights after "
+                     "the token's identity ends."),
+           errhint("Create objects as an administrator, outside a role-bound identity.")));
 }
 
 // ---- hooks ----
@@ -191,8 +293,16 @@ void CheckBoundIdentity() {
 ExecutorStart_hook_type previous_executor_start = nullptr;
 ExecutorEnd_hook_type previous_executor_end = nullptr;
 ProcessUtility_hook_type previous_process_utility = nullptr;
+post_parse_analyze_hook_type previous_post_parse_analyze = nullptr;
+
+// Before rewriting (row level security is applied there, for the role then in force).
+void BoundPostParseAnalyze(ParseState* pstate, Query* query, JumbleState* jstate) {
+  if (DeferredValue()) AdmitStartupToken();
+  if (previous_post_parse_analyze != nullptr) previous_post_parse_analyze(pstate, query, jstate);
+}
 
 void BoundExecutorStart(QueryDesc* query, int eflags) {
+  if (DeferredValue()) AdmitStartupToken();
   CheckBoundIdentity();
   CallExecutorStart(previous_executor_start, query, eflags);
 }
@@ -221,9 +331,18 @@ void BoundProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read
                          ProcessUtilityContext context, ParamListInfo params,
                          QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
   const Node* statement = pstmt->utilityStmt;
+  if (DeferredValue() && !EndsOrInspects(statement)) AdmitStartupToken();
   const bool checked = bound_applied && !InWorker() && !EndsOrInspects(statement);
   if (bound_applied && !InWorker() && ChangesRole(statement)) ReportRoleChangeRefused();
   if (checked) CheckBoundIdentity();
+  RefuseObjectsWhileBound(statement, context);
+  // FETCH and MOVE read on from a portal whose plan already evaluated the claims it
+  // needed: an identity that ended since (revoked, expired, its key removed) must not
+  // keep yielding rows, bound or not.
+  if (IsA(statement, FetchStmt) && current_identity != nullptr && !InWorker()) {
+    AcceptInvalidationMessages();
+    RequireCurrentIdentity();
+  }
   CallProcessUtility(previous_process_utility, pstmt, query_string, read_only_tree, context,
                      params, query_env, dest, qc);
   if (!IsA(statement, TransactionStmt)) EnforceBoundRole();
@@ -253,10 +372,32 @@ void OnSubXactEvent(SubXactEvent event, SubTransactionId, SubTransactionId, void
 
 void ForgetRoleBindings() { bindings_valid = false; }
 
+bool DeferStartupToken(int guc_source) {
+  // The startup packet's options are applied while the backend is still initializing
+  // (before NormalProcessing), and before the role's and database's settings.
+  return guc_source == PGC_S_CLIENT && !IsNormalProcessingMode() && !InWorker() &&
+         !admitting_startup_token;
+}
+
+void AdmitStartupToken() {
+  if (!DeferredValue() || admitting_startup_token || !IsTransactionState()) return;
+  char* value = pstrdup(setting_token);
+  admitting_startup_token = true;
+  // The same source as at connection: not transactional, and it becomes the value that
+  // RESET and DISCARD ALL return to. A refused token ends the connection, as it would
+  // have at connection time.
+  const int changed = set_config_option("rowguard.token", value, PGC_USERSET, PGC_S_CLIENT,
+                                        GUC_ACTION_SET, true, FATAL, false);
+  admitting_startup_token = false;
+  pfree(value);
+  (void)changed;
+}
+
 void RegisterRoleBindingHooks() {
   ChainHook(ExecutorStart_hook, previous_executor_start, BoundExecutorStart);
   ChainHook(ExecutorEnd_hook, previous_executor_end, BoundExecutorEnd);
   ChainHook(ProcessUtility_hook, previous_process_utility, BoundProcessUtility);
+  ChainHook(post_parse_analyze_hook, previous_post_parse_analyze, BoundPostParseAnalyze);
   RegisterXactCallback(OnXactEvent, nullptr);
   RegisterSubXactCallback(OnSubXactEvent, nullptr);
 }
@@ -272,13 +413,13 @@ bool BindIdentityRole(Identity* identity, const char** detail) {
     return true;  // no claim: the token changes no role
   }
   if (value.type != jbvString) {
-    char safe[kFactSize];
+    char safe[kQuotedNameSize];
     BridgeQuote(safe, sizeof(safe), claim, strlen(claim));
     snprintf(role_detail, sizeof(role_detail), "claim %s must be a string naming a role", safe);
     return false;
   }
   char name[NAMEDATALEN];
-  char safe[kFactSize];
+  char safe[kQuotedNameSize];
   BridgeQuote(safe, sizeof(safe), value.val.string.val, value.val.string.len);
   const int length = value.val.string.len;
   Oid role = InvalidOid;
@@ -287,22 +428,22 @@ bool BindIdentityRole(Identity* identity, const char** detail) {
     name[length] = '\0';
     role = get_role_oid(name, true);
   }
-  if (!OidIsValid(role) || !RoleAllowed(role, IdentityIss(identity))) {
+  const BindingMatch match = OidIsValid(role) ? RoleAllowed(role, identity) : BindingMatch::kNone;
+  if (match == BindingMatch::kIssuerNotFromKey) {
+    snprintf(role_detail, sizeof(role_detail),
+             "role %s named by the token is allowed for its issuer only with a key registered "
+             "for that issuer",
+             safe);
+    return false;
+  }
+  if (match != BindingMatch::kAllowed) {
     snprintf(role_detail, sizeof(role_detail),
              "role %s named by the token is not allowed for tokens of this issuer", safe);
     return false;
   }
-  HeapTuple tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(role));
-  if (!HeapTupleIsValid(tuple)) {
-    snprintf(role_detail, sizeof(role_detail), "role %s named by the token does not exist", safe);
-    return false;
-  }
-  const auto* form = reinterpret_cast<Form_pg_authid>(GETSTRUCT(tuple));
-  const bool privileged = form->rolsuper || form->rolbypassrls;
-  ReleaseSysCache(tuple);
-  if (privileged) {
-    snprintf(role_detail, sizeof(role_detail),
-             "role %s named by the token is a superuser or has BYPASSRLS", safe);
+  // Memberships, attributes and ownerships change after allow_role: checked again here.
+  if (const char* hazard = RoleBindingHazard(role, false)) {
+    snprintf(role_detail, sizeof(role_detail), "role %s named by the token %s", safe, hazard);
     return false;
   }
   identity->bound_role = role;

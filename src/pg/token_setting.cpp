@@ -21,6 +21,10 @@ bool CheckTokenHook(char** newval, void** extra, GucSource source) {
     *extra = nullptr;
     return true;
   }
+  if (DeferStartupToken(source)) {  // role_binding.cpp: admitted at the first statement
+    *extra = nullptr;
+    return true;
+  }
   const char* detail = nullptr;
   if (!TokenMayStartHere(source, &detail)) {
     SetSessionStateCheckError(detail);
