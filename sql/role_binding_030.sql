@@ -194,6 +194,23 @@ SELECT public.rb3_revoke('rb3-cursor-1');
 FETCH 1 FROM rb3_c;
 ROLLBACK;
 RESET ROLE;
+-- PL/pgSQL's FETCH (no utility statement) from a cursor opened in an earlier statement.
+CREATE FUNCTION public.rb3_fetch(c refcursor) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+    FETCH c INTO r;
+    RETURN r;
+END $$;
+SELECT rb3_token('{"sub":"cursor3","jti":"rb3-cursor-3","tenant":"t1"}') AS cursor_token3 \gset
+SET ROLE rowguard_app;
+BEGIN;
+SET LOCAL rowguard.token = :'cursor_token3';
+DECLARE rb3_c CURSOR FOR SELECT body FROM public.rb3_docs ORDER BY body;
+SELECT public.rb3_fetch('rb3_c') AS fetched;
+SELECT public.rb3_revoke('rb3-cursor-3');
+SELECT public.rb3_fetch('rb3_c') AS fetched_after_revocation;
+ROLLBACK;
+RESET ROLE;
 -- A cursor whose identity's key is removed: MOVE fails too.
 SELECT rowguard.add_key('{"kty":"oct","kid":"rb3-gone2","alg":"HS256","k":"Eys0LIg4kwwtMsW8gMM8FSN9Z53e_DASOsTeae6-pCw"}',
                         'https://rb3.example') AS kid_cursor;
@@ -210,7 +227,7 @@ RESET ROLE;
 
 RESET rowguard.role_binding_claim;
 DROP FUNCTION public.rb3_token(jsonb, text), public.rb3_remove_key(text), public.rb3_revoke(text),
-    public.rb3_definer_temp(), public.rb3_grant_write_all();
+    public.rb3_definer_temp(), public.rb3_grant_write_all(), public.rb3_fetch(refcursor);
 DROP TABLE public.rb3_docs, public.rb3_owned;
 DELETE FROM rowguard.role_bindings WHERE role::text LIKE 'rb3%';
 DELETE FROM rowguard.revocations WHERE jti LIKE 'rb3-%';

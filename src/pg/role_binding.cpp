@@ -296,18 +296,72 @@ ProcessUtility_hook_type previous_process_utility = nullptr;
 post_parse_analyze_hook_type previous_post_parse_analyze = nullptr;
 
 // Before rewriting (row level security is applied there, for the role then in force).
-void BoundPostParseAnalyze(ParseState* pstate, Query* query, JumbleState* jstate) {
+void BoundPostParseAnalyze(ParseState* pstate, Query* query, CompatJumbleState* jstate) {
   if (DeferredValue()) AdmitStartupToken();
   if (previous_post_parse_analyze != nullptr) previous_post_parse_analyze(pstate, query, jstate);
 }
+
+// ---- cursors read in a later statement than the one that opened them ----
+//
+// A cursor's plan evaluated the claims it needed when it started; reading on from it in a
+// later statement (SQL FETCH/MOVE, PL/pgSQL FETCH, a refcursor) must not outlive the
+// identity. Each running query is remembered with the start of the statement that
+// started it; a run in a later statement checks the identity first.
+
+struct StartedQuery {
+  const QueryDesc* query;
+  TimestampTz statement;
+};
+constexpr int kStartedQueries = 64;
+StartedQuery started_queries[kStartedQueries];
+int started_count = 0;
+
+void RememberStartedQuery(const QueryDesc* query) {
+  if (started_count < kStartedQueries) {
+    started_queries[started_count++] = {query, GetCurrentStatementStartTimestamp()};
+  }
+}
+
+void ForgetStartedQuery(const QueryDesc* query) {
+  for (int i = started_count - 1; i >= 0; --i) {
+    if (started_queries[i].query == query) {
+      started_queries[i] = started_queries[--started_count];
+      return;
+    }
+  }
+}
+
+// True unless the query is known to have started in the current statement (a query not
+// remembered - more than kStartedQueries open at once - counts as a continuation).
+bool ContinuesEarlierStatement(const QueryDesc* query) {
+  for (int i = started_count - 1; i >= 0; --i) {
+    if (started_queries[i].query == query) {
+      return started_queries[i].statement != GetCurrentStatementStartTimestamp();
+    }
+  }
+  return true;
+}
+
+ExecutorRun_hook_type previous_executor_run = nullptr;
 
 void BoundExecutorStart(QueryDesc* query, int eflags) {
   if (DeferredValue()) AdmitStartupToken();
   CheckBoundIdentity();
   CallExecutorStart(previous_executor_start, query, eflags);
+  if (!InWorker()) RememberStartedQuery(query);
+}
+
+void BoundExecutorRun(QueryDesc* query, ScanDirection direction,
+                      uint64 count COMPAT_EXECUTOR_RUN_ONCE_PARAM) {
+  if (current_identity != nullptr && !InWorker() && ContinuesEarlierStatement(query)) {
+    AcceptInvalidationMessages();
+    RequireCurrentIdentity();
+  }
+  CallExecutorRun(previous_executor_run, query, direction, count COMPAT_EXECUTOR_RUN_ONCE_ARG);
 }
 
 void BoundExecutorEnd(QueryDesc* query) {
+  ForgetStartedQuery(query);
   CallExecutorEnd(previous_executor_end, query);
   EnforceBoundRole();
 }
@@ -358,6 +412,7 @@ void OnXactEvent(XactEvent event, void*) {
     case XACT_EVENT_ABORT:
     case XACT_EVENT_PREPARE:
       reassert_pending = true;
+      started_count = 0;  // no query runs on into the next transaction
       break;
     default:
       break;
@@ -396,6 +451,7 @@ void AdmitStartupToken() {
 void RegisterRoleBindingHooks() {
   ChainHook(ExecutorStart_hook, previous_executor_start, BoundExecutorStart);
   ChainHook(ExecutorEnd_hook, previous_executor_end, BoundExecutorEnd);
+  ChainHook(ExecutorRun_hook, previous_executor_run, BoundExecutorRun);
   ChainHook(ProcessUtility_hook, previous_process_utility, BoundProcessUtility);
   ChainHook(post_parse_analyze_hook, previous_post_parse_analyze, BoundPostParseAnalyze);
   RegisterXactCallback(OnXactEvent, nullptr);
