@@ -305,8 +305,11 @@ void BoundPostParseAnalyze(ParseState* pstate, Query* query, CompatJumbleState* 
 //
 // A cursor's plan evaluated the claims it needed when it started; reading on from it in a
 // later statement (SQL FETCH/MOVE, PL/pgSQL FETCH, a refcursor) must not outlive the
-// identity. Each running query is remembered with the start of the statement that
-// started it; a run in a later statement checks the identity first.
+// identity. A query started inside another statement (DECLARE, or a function's OPEN) is
+// remembered with the start of that statement; a run of it in a later statement checks
+// the identity first. Queries started at the top level (a simple query, the extended
+// protocol's Bind) are not cursors and are left alone: their Execute message is a later
+// "statement" by the clock, but the same request.
 
 struct StartedQuery {
   const QueryDesc* query;
@@ -315,6 +318,7 @@ struct StartedQuery {
 constexpr int kStartedQueries = 64;
 StartedQuery started_queries[kStartedQueries];
 int started_count = 0;
+int nesting = 0;  // executor runs and utility statements in progress
 
 void RememberStartedQuery(const QueryDesc* query) {
   if (started_count < kStartedQueries) {
@@ -331,15 +335,14 @@ void ForgetStartedQuery(const QueryDesc* query) {
   }
 }
 
-// True unless the query is known to have started in the current statement (a query not
-// remembered - more than kStartedQueries open at once - counts as a continuation).
+// True when the query is a remembered nested one that started in an earlier statement.
 bool ContinuesEarlierStatement(const QueryDesc* query) {
   for (int i = started_count - 1; i >= 0; --i) {
     if (started_queries[i].query == query) {
       return started_queries[i].statement != GetCurrentStatementStartTimestamp();
     }
   }
-  return true;
+  return false;
 }
 
 ExecutorRun_hook_type previous_executor_run = nullptr;
@@ -348,7 +351,7 @@ void BoundExecutorStart(QueryDesc* query, int eflags) {
   if (DeferredValue()) AdmitStartupToken();
   CheckBoundIdentity();
   CallExecutorStart(previous_executor_start, query, eflags);
-  if (!InWorker()) RememberStartedQuery(query);
+  if (nesting > 0 && !InWorker()) RememberStartedQuery(query);
 }
 
 void BoundExecutorRun(QueryDesc* query, ScanDirection direction,
@@ -357,7 +360,12 @@ void BoundExecutorRun(QueryDesc* query, ScanDirection direction,
     AcceptInvalidationMessages();
     RequireCurrentIdentity();
   }
-  CallExecutorRun(previous_executor_run, query, direction, count COMPAT_EXECUTOR_RUN_ONCE_ARG);
+  ++nesting;
+  PG_TRY();
+  { CallExecutorRun(previous_executor_run, query, direction, count COMPAT_EXECUTOR_RUN_ONCE_ARG); }
+  PG_FINALLY();
+  { --nesting; }
+  PG_END_TRY();
 }
 
 void BoundExecutorEnd(QueryDesc* query) {
@@ -397,8 +405,15 @@ void BoundProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read
     AcceptInvalidationMessages();
     RequireCurrentIdentity();
   }
-  CallProcessUtility(previous_process_utility, pstmt, query_string, read_only_tree, context,
-                     params, query_env, dest, qc);
+  ++nesting;
+  PG_TRY();
+  {
+    CallProcessUtility(previous_process_utility, pstmt, query_string, read_only_tree, context,
+                       params, query_env, dest, qc);
+  }
+  PG_FINALLY();
+  { --nesting; }
+  PG_END_TRY();
   if (!IsA(statement, TransactionStmt)) EnforceBoundRole();
 }
 
