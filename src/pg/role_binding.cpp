@@ -15,6 +15,14 @@
 // which rolls the change back. When PostgreSQL itself restores the `role` setting at
 // the end of a transaction or subtransaction while the identity stays, the bound role
 // is put back at the next statement (reassert_pending).
+//
+// Since 0.3.0 (docs/roles.md): every statement of a bound identity runs the whole
+// identity check (RequireCurrentIdentity: expiry, key, revocation, binding); utility
+// statements that would create objects or change privileges are refused while the bound
+// role is the current user; a cursor read on in a later statement (FETCH/MOVE, a
+// function's FETCH) re-checks any identity; a binding for an issuer needs a key of that
+// issuer; which roles can never be bound is role_hazard.cpp's; and a token from the
+// startup packet is admitted only once the session's settings are applied.
 extern "C" {
 #include "postgres.h"
 
