@@ -16,7 +16,9 @@ GRANT SELECT ON rowguard.revocations, rowguard.role_bindings TO rowguard_admin; 
 
 -- Keys and tokens of this suite: one issuer, iat an hour ago (old) or ten seconds ago.
 SET ROLE rowguard_admin;
-SELECT rowguard.add_key('{"kty":"oct","kid":"lifecycle-key","alg":"HS256","k":"q8Hg1cPcHbpRVJ7JkXl9Xy0Zj3oXbIrAv2V-Wc0dOQI"}') AS kid;
+-- The key is registered for the suite's issuer: role bindings for an issuer need that.
+SELECT rowguard.add_key('{"kty":"oct","kid":"lifecycle-key","alg":"HS256","k":"q8Hg1cPcHbpRVJ7JkXl9Xy0Zj3oXbIrAv2V-Wc0dOQI"}',
+                        'https://lifecycle.example') AS kid;
 CREATE FUNCTION public.lc_token(claims jsonb) RETURNS text LANGUAGE sql AS $$
     SELECT rowguard.sign(jsonb_build_object(
         'iss', 'https://lifecycle.example',

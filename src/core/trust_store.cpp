@@ -177,6 +177,7 @@ Status TrustStore::VerifyInto(std::string_view token, std::int64_t now,
   out->claims_json.assign(jws.payload_json);
   out->kid.assign(used->key.kid());
   out->key_thumbprint.assign(used->key.thumbprint());
+  out->key_has_issuer = !used->issuer.empty();
   out->alg = jws.header.alg;
   out->leeway_seconds = rules.leeway_seconds;
   return Ok{};

@@ -113,6 +113,7 @@ void FillVerified(const core::VerifiedToken& token, VerifiedPlain* out) {
   if (token.claims.exp) out->flags |= kIdentityHasExp, out->exp = *token.claims.exp;
   if (token.claims.nbf) out->flags |= kIdentityHasNbf, out->nbf = *token.claims.nbf;
   if (token.claims.iat) out->flags |= kIdentityHasIat, out->iat = *token.claims.iat;
+  if (token.key_has_issuer) out->flags |= kIdentityKeyHasIssuer;
   out->leeway = token.leeway_seconds;
 }
 

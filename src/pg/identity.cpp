@@ -304,6 +304,7 @@ void SetCurrentIdentity(Identity* identity) {
 }
 
 const Identity* RequireCurrentIdentity() {
+  if (current_identity == nullptr) AdmitStartupToken();  // a token given at connection
   Identity* identity = current_identity;
   if (identity == nullptr) return nullptr;
   // Time rules are the core's (CheckTimes); their answer cannot change while the

@@ -62,6 +62,7 @@ void RegisterLifecycle() {
   CacheRegisterRelcacheCallback(OnRelcacheInvalidation, 0);
   CacheRegisterSyscacheCallback(AUTHOID, OnRoleInvalidation, 0);
   RegisterRoleBindingHooks();
+  RegisterRoleHazardCallbacks();
 }
 
 Admission AdmitIdentity(Identity* identity, const char** detail) {

@@ -15,6 +15,14 @@
 // which rolls the change back. When PostgreSQL itself restores the `role` setting at
 // the end of a transaction or subtransaction while the identity stays, the bound role
 // is put back at the next statement (reassert_pending).
+//
+// Since 0.3.0 (docs/roles.md): every statement of a bound identity runs the whole
+// identity check (RequireCurrentIdentity: expiry, key, revocation, binding); utility
+// statements that would create objects or change privileges are refused while the bound
+// role is the current user; a cursor read on in a later statement (FETCH/MOVE, a
+// function's FETCH) re-checks any identity; a binding for an issuer needs a key of that
+// issuer; which roles can never be bound is role_hazard.cpp's; and a token from the
+// startup packet is admitted only once the session's settings are applied.
 extern "C" {
 #include "postgres.h"
 
@@ -28,6 +36,7 @@ extern "C" {
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/analyze.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -109,18 +118,32 @@ void LoadBindings() {
   bindings_valid = true;
 }
 
-bool RoleAllowed(Oid role, const char* issuer) {
+// How a binding matches an identity: a binding for any issuer matches every token; one
+// for an issuer matches a token with that iss only when the key that verified it is
+// registered for that issuer (a key without an issuer accepts any iss, so a token it
+// verified may claim any issuer).
+enum class BindingMatch { kNone, kAllowed, kIssuerNotFromKey };
+
+BindingMatch RoleAllowed(Oid role, const Identity* identity) {
   LoadBindings();
+  const char* issuer = IdentityIss(identity);
+  const bool key_has_issuer = (identity->flags & kIdentityKeyHasIssuer) != 0;
+  BindingMatch answer = BindingMatch::kNone;
   for (int i = 0; i < binding_count; ++i) {
-    if (bindings[i].role == role &&
-        (bindings[i].issuer == nullptr || strcmp(bindings[i].issuer, issuer) == 0)) {
-      return true;
-    }
+    if (bindings[i].role != role) continue;
+    if (bindings[i].issuer == nullptr) return BindingMatch::kAllowed;
+    if (strcmp(bindings[i].issuer, issuer) != 0) continue;
+    if (key_has_issuer) return BindingMatch::kAllowed;
+    answer = BindingMatch::kIssuerNotFromKey;
   }
-  return false;
+  return answer;
 }
 
 char role_detail[kDetailSize];
+// A quoted role or claim name inside role_detail: names are at most NAMEDATALEN - 1
+// bytes, quoted and escaped by BridgeQuote; a longer quote is cut, leaving room for the
+// sentence around it.
+constexpr std::size_t kQuotedNameSize = 128;
 
 // ---- the role in force ----
 
@@ -177,13 +200,100 @@ void EnforceBoundRole() {
   ReportRoleChangeRefused();
 }
 
-// At a statement start: the identity still stands (revocations, bindings, roles may
-// have changed elsewhere) and its role is still the current one.
+// At a statement start: the identity still stands - every check that ends an identity
+// (expiry with its leeway, the key that verified it removed or replaced, revocation,
+// the binding, the role) - and its role is still the current one. RequireCurrentIdentity
+// is the one place those checks live (identity.cpp); a bound identity runs it at every
+// statement, not only when a claim is read, because its privileges came from the token.
 void CheckBoundIdentity() {
   if (!bound_applied || InWorker() || current_identity == nullptr) return;
   AcceptInvalidationMessages();
-  RecheckIdentity(current_identity);
+  RequireCurrentIdentity();
   EnforceBoundRole();
+}
+
+// ---- a token from the startup packet (docs/roles.md, "Tokens given at connection") ----
+//
+// PostgreSQL applies the startup packet's options (PGOPTIONS, -c rowguard.token=...)
+// before the settings of ALTER ROLE/DATABASE ... SET (rowguard.role_binding_claim,
+// rowguard.audience, ...). With rowguard preloaded, rowguard.token's check hook runs at
+// the first of those moments, so the token would be admitted under settings that are not
+// yet the session's. Instead such a value is kept unverified (no identity, the login
+// role) and admitted at the session's first statement, or first claim read, with the
+// settings then in force. A value that PostgreSQL later restores (RESET, DISCARD ALL,
+// ROLLBACK) is kept as the verified one.
+
+bool DeferredValue() {
+  return !InWorker() && current_identity == nullptr && setting_token != nullptr &&
+         setting_token[0] != '\0';
+}
+
+bool admitting_startup_token = false;
+
+// ---- objects made while bound (docs/roles.md, "Nothing is created while bound") ----
+
+// Utility statements a bound role may run: transaction control, settings, cursors,
+// prepared statements, COPY, EXPLAIN, DO, CALL, LOCK, LISTEN/NOTIFY, TRUNCATE, DROP, and
+// temporary tables. Everything else - functions, procedures, views, triggers, rules,
+// types, operators, schemas, permanent tables, indexes, ALTER ... OWNER, GRANT, ALTER
+// ROLE, ALTER DEFAULT PRIVILEGES, ... - would leave an object owned by the bound role, or
+// a privilege it gave, that keeps acting with the role's rights after the token is gone.
+bool MayRunWhileBound(const Node* statement) {
+  switch (nodeTag(statement)) {
+    case T_TransactionStmt:
+    case T_VariableSetStmt:
+    case T_VariableShowStmt:
+    case T_DiscardStmt:
+    case T_DeclareCursorStmt:
+    case T_FetchStmt:
+    case T_ClosePortalStmt:
+    case T_PrepareStmt:
+    case T_ExecuteStmt:
+    case T_DeallocateStmt:
+    case T_CopyStmt:
+    case T_DoStmt:
+    case T_CallStmt:
+    case T_LockStmt:
+    case T_NotifyStmt:
+    case T_ListenStmt:
+    case T_UnlistenStmt:
+    case T_TruncateStmt:
+    case T_ConstraintsSetStmt:
+    case T_DropStmt:
+      return true;
+    case T_CreateStmt: {
+      const auto* create = reinterpret_cast<const CreateStmt*>(statement);
+      return create->relation != nullptr && create->relation->relpersistence == RELPERSISTENCE_TEMP;
+    }
+    case T_CreateTableAsStmt: {
+      const auto* create = reinterpret_cast<const CreateTableAsStmt*>(statement);
+      return create->objtype == OBJECT_TABLE && create->into != nullptr &&
+             create->into->rel != nullptr &&
+             create->into->rel->relpersistence == RELPERSISTENCE_TEMP;
+    }
+    case T_ExplainStmt: {
+      const auto* explain = reinterpret_cast<const ExplainStmt*>(statement);
+      const auto* query = reinterpret_cast<const Query*>(explain->query);
+      return query == nullptr || !IsA(query, Query) || query->commandType != CMD_UTILITY ||
+             query->utilityStmt == nullptr || MayRunWhileBound(query->utilityStmt);
+    }
+    default:
+      return false;
+  }
+}
+
+void RefuseObjectsWhileBound(const Node* statement, ProcessUtilityContext context) {
+  if (!bound_applied || InWorker() || context == PROCESS_UTILITY_SUBCOMMAND) return;
+  // A security-definer function owned by another role creates as that role, not as the
+  // bound one.
+  if (GetUserId() != applied_role || MayRunWhileBound(statement)) return;
+  ereport(ERROR,
+          (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+           errmsg("cannot create objects or change privileges while a role-bound token is in "
+                  "force"),
+           errdetail("Objects and grants made by the bound role would keep its rights after "
+                     "the token's identity ends."),
+           errhint("Create objects as an administrator, outside a role-bound identity.")));
 }
 
 // ---- hooks ----
@@ -191,13 +301,83 @@ void CheckBoundIdentity() {
 ExecutorStart_hook_type previous_executor_start = nullptr;
 ExecutorEnd_hook_type previous_executor_end = nullptr;
 ProcessUtility_hook_type previous_process_utility = nullptr;
+post_parse_analyze_hook_type previous_post_parse_analyze = nullptr;
+
+// Before rewriting (row level security is applied there, for the role then in force).
+void BoundPostParseAnalyze(ParseState* pstate, Query* query, CompatJumbleState* jstate) {
+  if (DeferredValue()) AdmitStartupToken();
+  if (previous_post_parse_analyze != nullptr) previous_post_parse_analyze(pstate, query, jstate);
+}
+
+// ---- cursors read in a later statement than the one that opened them ----
+//
+// A cursor's plan evaluated the claims it needed when it started; reading on from it in a
+// later statement (SQL FETCH/MOVE, PL/pgSQL FETCH, a refcursor) must not outlive the
+// identity. A query started inside another statement (DECLARE, or a function's OPEN) is
+// remembered with the start of that statement; a run of it in a later statement checks
+// the identity first. Queries started at the top level (a simple query, the extended
+// protocol's Bind) are not cursors and are left alone: their Execute message is a later
+// "statement" by the clock, but the same request.
+
+struct StartedQuery {
+  const QueryDesc* query;
+  TimestampTz statement;
+};
+constexpr int kStartedQueries = 64;
+StartedQuery started_queries[kStartedQueries];
+int started_count = 0;
+int nesting = 0;  // executor runs and utility statements in progress
+
+void RememberStartedQuery(const QueryDesc* query) {
+  if (started_count < kStartedQueries) {
+    started_queries[started_count++] = {query, GetCurrentStatementStartTimestamp()};
+  }
+}
+
+void ForgetStartedQuery(const QueryDesc* query) {
+  for (int i = started_count - 1; i >= 0; --i) {
+    if (started_queries[i].query == query) {
+      started_queries[i] = started_queries[--started_count];
+      return;
+    }
+  }
+}
+
+// True when the query is a remembered nested one that started in an earlier statement.
+bool ContinuesEarlierStatement(const QueryDesc* query) {
+  for (int i = started_count - 1; i >= 0; --i) {
+    if (started_queries[i].query == query) {
+      return started_queries[i].statement != GetCurrentStatementStartTimestamp();
+    }
+  }
+  return false;
+}
+
+ExecutorRun_hook_type previous_executor_run = nullptr;
 
 void BoundExecutorStart(QueryDesc* query, int eflags) {
+  if (DeferredValue()) AdmitStartupToken();
   CheckBoundIdentity();
   CallExecutorStart(previous_executor_start, query, eflags);
+  if (nesting > 0 && !InWorker()) RememberStartedQuery(query);
+}
+
+void BoundExecutorRun(QueryDesc* query, ScanDirection direction,
+                      uint64 count COMPAT_EXECUTOR_RUN_ONCE_PARAM) {
+  if (current_identity != nullptr && !InWorker() && ContinuesEarlierStatement(query)) {
+    AcceptInvalidationMessages();
+    RequireCurrentIdentity();
+  }
+  ++nesting;
+  PG_TRY();
+  { CallExecutorRun(previous_executor_run, query, direction, count COMPAT_EXECUTOR_RUN_ONCE_ARG); }
+  PG_FINALLY();
+  { --nesting; }
+  PG_END_TRY();
 }
 
 void BoundExecutorEnd(QueryDesc* query) {
+  ForgetStartedQuery(query);
   CallExecutorEnd(previous_executor_end, query);
   EnforceBoundRole();
 }
@@ -221,11 +401,27 @@ void BoundProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read
                          ProcessUtilityContext context, ParamListInfo params,
                          QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
   const Node* statement = pstmt->utilityStmt;
+  if (DeferredValue() && !EndsOrInspects(statement)) AdmitStartupToken();
   const bool checked = bound_applied && !InWorker() && !EndsOrInspects(statement);
   if (bound_applied && !InWorker() && ChangesRole(statement)) ReportRoleChangeRefused();
   if (checked) CheckBoundIdentity();
-  CallProcessUtility(previous_process_utility, pstmt, query_string, read_only_tree, context,
-                     params, query_env, dest, qc);
+  RefuseObjectsWhileBound(statement, context);
+  // FETCH and MOVE read on from a portal whose plan already evaluated the claims it
+  // needed: an identity that ended since (revoked, expired, its key removed) must not
+  // keep yielding rows, bound or not.
+  if (IsA(statement, FetchStmt) && current_identity != nullptr && !InWorker()) {
+    AcceptInvalidationMessages();
+    RequireCurrentIdentity();
+  }
+  ++nesting;
+  PG_TRY();
+  {
+    CallProcessUtility(previous_process_utility, pstmt, query_string, read_only_tree, context,
+                       params, query_env, dest, qc);
+  }
+  PG_FINALLY();
+  { --nesting; }
+  PG_END_TRY();
   if (!IsA(statement, TransactionStmt)) EnforceBoundRole();
 }
 
@@ -239,6 +435,7 @@ void OnXactEvent(XactEvent event, void*) {
     case XACT_EVENT_ABORT:
     case XACT_EVENT_PREPARE:
       reassert_pending = true;
+      started_count = 0;  // no query runs on into the next transaction
       break;
     default:
       break;
@@ -253,10 +450,33 @@ void OnSubXactEvent(SubXactEvent event, SubTransactionId, SubTransactionId, void
 
 void ForgetRoleBindings() { bindings_valid = false; }
 
+bool DeferStartupToken(int guc_source) {
+  // The startup packet's options are applied while the backend is still initializing
+  // (before NormalProcessing), and before the role's and database's settings.
+  return guc_source == PGC_S_CLIENT && !IsNormalProcessingMode() && !InWorker() &&
+         !admitting_startup_token;
+}
+
+void AdmitStartupToken() {
+  if (!DeferredValue() || admitting_startup_token || !IsTransactionState()) return;
+  char* value = pstrdup(setting_token);
+  admitting_startup_token = true;
+  // The same source as at connection: not transactional, and it becomes the value that
+  // RESET and DISCARD ALL return to. A refused token ends the connection, as it would
+  // have at connection time.
+  const int changed = set_config_option("rowguard.token", value, PGC_USERSET, PGC_S_CLIENT,
+                                        GUC_ACTION_SET, true, FATAL, false);
+  admitting_startup_token = false;
+  pfree(value);
+  (void)changed;
+}
+
 void RegisterRoleBindingHooks() {
   ChainHook(ExecutorStart_hook, previous_executor_start, BoundExecutorStart);
   ChainHook(ExecutorEnd_hook, previous_executor_end, BoundExecutorEnd);
+  ChainHook(ExecutorRun_hook, previous_executor_run, BoundExecutorRun);
   ChainHook(ProcessUtility_hook, previous_process_utility, BoundProcessUtility);
+  ChainHook(post_parse_analyze_hook, previous_post_parse_analyze, BoundPostParseAnalyze);
   RegisterXactCallback(OnXactEvent, nullptr);
   RegisterSubXactCallback(OnSubXactEvent, nullptr);
 }
@@ -272,13 +492,13 @@ bool BindIdentityRole(Identity* identity, const char** detail) {
     return true;  // no claim: the token changes no role
   }
   if (value.type != jbvString) {
-    char safe[kFactSize];
+    char safe[kQuotedNameSize];
     BridgeQuote(safe, sizeof(safe), claim, strlen(claim));
     snprintf(role_detail, sizeof(role_detail), "claim %s must be a string naming a role", safe);
     return false;
   }
   char name[NAMEDATALEN];
-  char safe[kFactSize];
+  char safe[kQuotedNameSize];
   BridgeQuote(safe, sizeof(safe), value.val.string.val, value.val.string.len);
   const int length = value.val.string.len;
   Oid role = InvalidOid;
@@ -287,24 +507,24 @@ bool BindIdentityRole(Identity* identity, const char** detail) {
     name[length] = '\0';
     role = get_role_oid(name, true);
   }
-  if (!OidIsValid(role) || !RoleAllowed(role, IdentityIss(identity))) {
+  const BindingMatch match = OidIsValid(role) ? RoleAllowed(role, identity) : BindingMatch::kNone;
+  if (match == BindingMatch::kIssuerNotFromKey) {
+    snprintf(role_detail, sizeof(role_detail),
+             "role %s named by the token is allowed for its issuer only with a key registered "
+             "for that issuer",
+             safe);
+    return false;
+  }
+  if (match != BindingMatch::kAllowed) {
     snprintf(role_detail, sizeof(role_detail),
              "role %s named by the token is not allowed for tokens of this issuer", safe);
     return false;
   }
-  HeapTuple tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(role));
-  if (!HeapTupleIsValid(tuple)) {
-    snprintf(role_detail, sizeof(role_detail), "role %s named by the token does not exist", safe);
-    return false;
-  }
-  const auto* form = reinterpret_cast<Form_pg_authid>(GETSTRUCT(tuple));
-  const bool superuser = form->rolsuper;
-  const bool bypass_rls = form->rolbypassrls;
-  ReleaseSysCache(tuple);
+  // Memberships, attributes and ownerships change after allow_role: checked again here.
   // BYPASSRLS only with the explicit opt-in (privileged_binding.cpp); a superuser never.
-  if (superuser || (bypass_rls && !PrivilegedBindingAllowed(role, IdentityIss(identity)))) {
-    snprintf(role_detail, sizeof(role_detail),
-             "role %s named by the token is a superuser or has BYPASSRLS", safe);
+  const bool allow_bypassrls = PrivilegedBindingAllowed(role, IdentityIss(identity));
+  if (const char* hazard = RoleBindingHazard(role, allow_bypassrls)) {
+    snprintf(role_detail, sizeof(role_detail), "role %s named by the token %s", safe, hazard);
     return false;
   }
   identity->bound_role = role;

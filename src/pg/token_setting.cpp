@@ -24,6 +24,10 @@ bool CheckTokenHook(char** newval, void** extra, GucSource source) {
   }
   // A value a statement set before the module was loaded (token_before_load.cpp).
   if (RefuseTokenSetBeforeLoad(source)) return false;
+  if (DeferStartupToken(source)) {  // role_binding.cpp: admitted at the first statement
+    *extra = nullptr;
+    return true;
+  }
   const char* detail = nullptr;
   if (!TokenMayStartHere(source, &detail)) {
     SetSessionStateCheckError(detail);

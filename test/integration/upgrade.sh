@@ -57,6 +57,9 @@ P = "rg_up_"
 
 su = connect("postgres")
 create_roles(su, P)
+# The role a token may bind: NOLOGIN, as 0.3.0 requires (the application logs in as app).
+su.execute(f"DROP ROLE IF EXISTS {P}bound")
+su.execute(f"CREATE ROLE {P}bound NOLOGIN")
 pg_dump = os.path.join(os.environ["PGBIN"], "pg_dump")
 # PostgreSQL 18's pg_dump can carry planner statistics, which differ with the data: leave
 # them out where the option exists.
@@ -103,7 +106,7 @@ def upgrade_from(start):
     if start != "0.1.0":
         # 0.2.0's lifecycle in use: a revoked subject, a role binding (claim off), a key source.
         up.execute("SELECT rowguard.revoke_subject('mallory', now() + interval '1 hour')")
-        up.execute(f"SELECT rowguard.allow_role('{P}app')")
+        up.execute(f"SELECT rowguard.allow_role('{P}bound')")
         up.execute("SELECT rowguard.set_jwks_uri('https://issuer.example/', "
                    "'https://issuer.example/jwks.json')")
     lifecycle_before = lifecycle_rows(up) if start != "0.1.0" else None
@@ -203,6 +206,7 @@ def upgrade_from(start):
 for start in ("0.1.0", "0.2.0"):
     upgrade_from(start)
 drop_roles(su, P)
+su.execute(f"DROP ROLE IF EXISTS {P}bound")
 print(f"upgrade: {ck.count} checks passed (0.1.0 -> 0.2.0 -> {version}, 0.2.0 -> {version})")
 PYEOF
 echo "upgrade: PASS in $((SECONDS - START))s"

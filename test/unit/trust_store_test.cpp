@@ -381,9 +381,10 @@ TEST_F(TrustStoreTest, KeyBoundToAnIssuer) {
   TrustStore store;
   store.AddKey(MustParse(generated.private_jwk), "https://a.example");
   const Key& key = *store.FindKey(generated.kid);
-  EXPECT_TRUE(
-      store.Verify(MustSign(key, Claims(kNow + 60, R"(,"iss":"https://a.example")")), kNow, options)
-          .ok());
+  auto bound =
+      store.Verify(MustSign(key, Claims(kNow + 60, R"(,"iss":"https://a.example")")), kNow, options);
+  ASSERT_TRUE(bound.ok());
+  EXPECT_TRUE(bound.value().key_has_issuer);  // its iss was checked against the key's issuer
   Failure failure =
       FailureOf(store, MustSign(key, Claims(kNow + 60, R"(,"iss":"https://b.example")")));
   EXPECT_EQ(failure.code, ErrorCode::kIssuerMismatch);
@@ -451,6 +452,18 @@ TEST_F(TrustStoreTest, WithoutKidAnyVerifyingKeyMayAcceptTheIssuer) {
                                        Claims(kNow + 60, R"(,"iss":"supabase")")));
     EXPECT_EQ(failure.code, ErrorCode::kIssuerMismatch);
   }
+
+TEST_F(TrustStoreTest, KeyWithoutIssuerAcceptsAnyIssAndSaysSo) {
+  // Role bindings for an issuer trust iss only from a key registered for it.
+  const TestKey generated = MakeTestKey(Algorithm::kES256);
+  TrustStore store;
+  store.AddKey(MustParse(generated.private_jwk));
+  auto result = store.Verify(
+      MustSign(*store.FindKey(generated.kid), Claims(kNow + 60, R"(,"iss":"https://a.example")")),
+      kNow, options);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result.value().claims.iss, "https://a.example");
+  EXPECT_FALSE(result.value().key_has_issuer);
 }
 
 TEST_F(TrustStoreTest, DefaultAudiences) {

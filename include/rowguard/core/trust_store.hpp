@@ -41,6 +41,10 @@ struct VerifiedToken {
   // RFC 7638 thumbprint of the key that verified it: an identity is bound to this key
   // material, not only to its kid (see docs/security-model.md).
   std::string key_thumbprint;
+  // True when the key that verified it is registered for an issuer, so its iss was
+  // checked against that issuer; a key without an issuer accepts any iss (role bindings
+  // of an issuer require this, docs/roles.md).
+  bool key_has_issuer = false;
 };
 
 // What could be read of a token, verified or not, for log lines; never the token.

@@ -10,6 +10,8 @@ extern "C" {
 #include "tcop/utility.h"
 }
 
+#include "rowguard/pg/pg_compat.hpp"
+
 namespace rowguard::pg {
 
 // Puts `mine` into the hook `slot` and keeps what was there in `previous`.
@@ -24,6 +26,15 @@ inline void CallExecutorStart(ExecutorStart_hook_type previous, QueryDesc* query
     previous(query, eflags);
   } else {
     standard_ExecutorStart(query, eflags);
+  }
+}
+
+inline void CallExecutorRun(ExecutorRun_hook_type previous, QueryDesc* query,
+                            ScanDirection direction, uint64 count COMPAT_EXECUTOR_RUN_ONCE_PARAM) {
+  if (previous != nullptr) {
+    previous(query, direction, count COMPAT_EXECUTOR_RUN_ONCE_ARG);
+  } else {
+    standard_ExecutorRun(query, direction, count COMPAT_EXECUTOR_RUN_ONCE_ARG);
   }
 }
 

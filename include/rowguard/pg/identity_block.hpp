@@ -14,6 +14,9 @@ enum IdentityFlags : std::uint32_t {
   kIdentityHasNbf = 1u << 1,
   kIdentityHasIat = 1u << 2,
   kIdentityHasSub = 1u << 3,
+  // The key that verified it is registered for an issuer (so iss was checked against
+  // it); only such identities get roles bound for an issuer (docs/roles.md).
+  kIdentityKeyHasIssuer = 1u << 4,
 };
 
 struct Identity {

@@ -60,6 +60,22 @@ void ApplyRoleBinding(const Identity* identity);
 // Forgets the loaded role bindings.
 void ForgetRoleBindings();
 void RegisterRoleBindingHooks();
+// The deferred admission of a token from the startup packet (docs/roles.md, "Tokens
+// given at connection"): verifies it with the settings now in force, once the
+// session's settings are all applied. Leader only; FATAL when it is refused.
+void AdmitStartupToken();
+// True when the check hook must not verify yet: a value from the startup packet while
+// the session's settings (ALTER ROLE/DATABASE SET) are still being applied.
+bool DeferStartupToken(int guc_source);
+
+// ---- role_hazard.cpp ----
+
+// Why `role` may never be bound to tokens (a phrase, static storage, e.g. "has
+// CREATEROLE"), or nullptr. `allow_bypassrls` skips the BYPASSRLS parts (the role's
+// own attribute and membership in BYPASSRLS roles), for a binding that opted in.
+// Reads pg_authid and pg_class; leader only.
+const char* RoleBindingHazard(std::uint32_t role, bool allow_bypassrls);  // role: an Oid
+void RegisterRoleHazardCallbacks();
 
 // ---- privileged_binding.cpp ----
 

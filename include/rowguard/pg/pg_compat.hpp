@@ -154,6 +154,18 @@ using CompatJumbleState = const struct JumbleState;
 using CompatJumbleState = struct JumbleState;
 #endif
 
+// ExecutorRun_hook: (QueryDesc*, ScanDirection, uint64 count, bool execute_once) up to 17,
+// without execute_once since 18. Declare the hook as
+// (QueryDesc*, ScanDirection, uint64 COMPAT_EXECUTOR_RUN_ONCE_PARAM) and pass the
+// arguments on with COMPAT_EXECUTOR_RUN_ONCE_ARG.
+#if PG_VERSION_NUM >= 180000
+#define COMPAT_EXECUTOR_RUN_ONCE_PARAM
+#define COMPAT_EXECUTOR_RUN_ONCE_ARG
+#else
+#define COMPAT_EXECUTOR_RUN_ONCE_PARAM , bool execute_once
+#define COMPAT_EXECUTOR_RUN_ONCE_ARG , execute_once
+#endif
+
 // Building a jsonb value with pushJsonbValue. Up to 18 the builder's state is a
 // JsonbParseState* and each push returns the value built so far; since 19 the state is a
 // JsonbInState and the finished value is its `result`. Plain data, so it may live in a

@@ -50,13 +50,11 @@ CREATE FUNCTION rowguard._privileged_binding_refusal(role regrole)
         WHEN r.oid IS NULL THEN 'the role does not exist'
         WHEN r.rolsuper THEN 'superusers can never be bound to tokens'
         WHEN NOT r.rolbypassrls THEN 'the role does not have BYPASSRLS'
-        WHEN r.rolcanlogin THEN 'the role can log in'
-        WHEN r.rolcreaterole THEN 'the role has CREATEROLE'
         WHEN r.rolreplication THEN 'the role has REPLICATION'
-        WHEN EXISTS (SELECT FROM pg_catalog.pg_roles s
-                      WHERE s.rolsuper AND s.oid OPERATOR(pg_catalog.<>) r.oid
-                        AND pg_catalog.pg_has_role(r.oid, s.oid, 'MEMBER'))
-            THEN 'the role is a member of a superuser role'
+        -- Everything allow_role refuses but BYPASSRLS itself (20_role_binding.sql):
+        -- LOGIN, CREATEROLE, superuser memberships, the file/program/all-data roles,
+        -- owners of tables with row level security.
+        ELSE 'the role ' OPERATOR(pg_catalog.||) rowguard._role_binding_hazard(r.oid::regrole, true)
         END
       FROM (SELECT _privileged_binding_refusal.role::oid AS wanted) w
       LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) w.wanted
