@@ -21,7 +21,8 @@
 #   ROWGUARD_MATRIX_RESULTS  also append "STATUS NAME SECONDS" lines to this file
 #                            (scripts/test.sh reads it to print one summary)
 #   ROWGUARD_JOBS            build parallelism (default 2)
-#   ROWGUARD_SUITE_TIMEOUT   seconds one integration script may take (default 1200)
+#   ROWGUARD_SUITE_TIMEOUT   seconds one integration script may take (default 3600, as in
+#                            scripts/test.sh)
 #   ROWGUARD_PORT_MIN        lowest port the clusters inside the roots use (default 54600)
 #   ROWGUARD_MATRIX_KEEP=1   keep the overlay of a failed version for inspection
 #   and those of scripts/pg-roots.sh (ROWGUARD_ROOTS_DIR, ROWGUARD_ROOTS_OFFLINE, ...).
@@ -36,7 +37,7 @@ source "$SRC/scripts/pg-roots.sh"
 MATRIX_INTEGRATION=(pgbouncer_load hostile_sql upgrade harden_owner startup_token)
 
 JOBS=${ROWGUARD_JOBS:-2}
-TIMEOUT=${ROWGUARD_SUITE_TIMEOUT:-1200}
+TIMEOUT=${ROWGUARD_SUITE_TIMEOUT:-3600}
 export ROWGUARD_PORT_MIN=${ROWGUARD_PORT_MIN:-54600}
 WORK_BASE=/var/tmp/rowguard-matrix
 START=$SECONDS
@@ -138,8 +139,9 @@ run_version() {
   t0=$SECONDS
   rc=0
   if overlay_up "$v" && copy_source; then
+    # ROWGUARD_WERROR=1: a compiler warning in rowguard's code fails the build (Makefile.pgxs)
     in_matrix "$v" make -s -f Makefile.pgxs PG_CONFIG="/usr/lib/postgresql/$v/bin/pg_config" \
-      -j "$JOBS" all || rc=1
+      -j "$JOBS" all ROWGUARD_WERROR=1 || rc=1
     ((rc)) || in_matrix "$v" make -f Makefile.pgxs \
       PG_CONFIG="/usr/lib/postgresql/$v/bin/pg_config" install >/dev/null || rc=1
   else

@@ -6,6 +6,9 @@
 #   txn      BEGIN; authenticate(token); lookup; COMMIT (a pooler's pattern: a verified-token
 #            cache hit plus the revocation lookups on every transaction)
 # Prints the median A/B ratio per row count; docs/performance.md has a run's figures.
+# Also the first verify() of a new connection (not preloaded; connect excluded), median of
+# BENCH_NEWCONN [20] connections per row count, and its difference to 0 rows (this figure
+# was a pass/fail threshold in test/integration/lifecycle.sh; docs/testing.md).
 #
 #   test/bench/lifecycle_bench.sh       (BENCH_T seconds per run [5], BENCH_PAIRS [3])
 set -euo pipefail
@@ -70,6 +73,30 @@ tps() {  # user script
   "$PGBIN/pgbench" -n -M prepared -T "$T" -c 1 -h "$PGHOST" -p "$PORT" -U "$1" -D inited=0 \
     -f "$OUT/$2.pgbench" postgres 2>/dev/null | awk '/^tps/ {print $3; exit}'
 }
+# first_verify_ms LABEL: median time of the first verify() in BENCH_NEWCONN new connections.
+first_verify_ms() {
+  DSN="host=$PGHOST port=$PORT dbname=postgres user=bench_app" TOKEN="$TOKEN" \
+  RUNS=${BENCH_NEWCONN:-20} /usr/bin/python3 - <<'PYEOF'
+import os, time
+import psycopg
+times = []
+for _ in range(int(os.environ["RUNS"])):
+    with psycopg.connect(os.environ["DSN"], autocommit=True, prepare_threshold=None) as c:
+        c.execute("SELECT 1")
+        t0 = time.perf_counter()
+        c.execute("SELECT rowguard.verify(%s) ->> 'sub'", [os.environ["TOKEN"]]).fetchone()
+        times.append((time.perf_counter() - t0) * 1000)
+times.sort()
+print(f"{times[len(times) // 2]:.2f}")
+PYEOF
+}
+newconn() {  # label
+  local ms; ms=$(first_verify_ms)
+  [[ -n "${NEWCONN_BASE:-}" ]] || NEWCONN_BASE=$ms
+  printf '%-22s %-8s first verify() in a new connection: %s ms (median of %s; %+.2f ms vs 0 rows)\n' \
+    "$1" newconn "$ms" "${BENCH_NEWCONN:-20}" "$(awk -v a="$ms" -v b="$NEWCONN_BASE" 'BEGIN {print a - b}')"
+}
+
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 run_set() {  # label
@@ -97,9 +124,12 @@ add_revocations() {  # first last: that many jti rows and as many subject rows
 
 echo "lifecycle bench: ${T}s per run, $PAIRS pairs, 1 client, 1,000,000 orders; out $OUT"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+newconn "0 revocations"
 run_set "0 revocations"
 add_revocations 1 5000
+newconn "10,000 revocations"
 run_set "10,000 revocations"
 add_revocations 5001 500000
+newconn "1,000,000 revocations"
 run_set "1,000,000 revocations"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

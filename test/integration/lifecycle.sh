@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Token lifecycle at scale, on its own cluster: with 1,000,000 rows in rowguard.revocations
-# a revoked token is still found and a live one still accepted, by a new connection (cost
-# reported, 0 vs 1,000,000 rows), and a revocation committed in one session ends the
-# identity of another at its next statement; a backend that looks up 40,000 distinct
+# a revoked token is still found and a live one still accepted, by new connections, and
+# a revocation committed in one session ends the identity of another at its next
+# statement; a backend that looks up 40,000 distinct
 # subjects and jtis keeps its revocation memory bounded (resident size measured after
-# 10,000 and after 40,000); revoke_token prunes expired rows by itself.
+# 10,000 and after 40,000); revoke_token prunes expired rows by itself. No timing is
+# asserted: the cost of a new connection's first verification with 0 and 1,000,000 rows
+# is measured by test/bench/lifecycle_bench.sh (docs/testing.md).
 #
 # Environment: ROWGUARD_ROOT, PGBIN (scripts/test.sh exports both).
 set -euo pipefail
@@ -78,22 +80,17 @@ token = lambda sub, jti: admin.execute(
 live, doomed, other = token("u-live", "j-live"), token("u-doomed", "j-doomed"), token("u-x", "j-x")
 
 
-def first_verification_ms(tok, runs=20):
-    """Median time of the first verify() in a new connection (connect excluded)."""
-    times = []
+def first_verifications(tok, runs=5):
+    """The first verify() of each of `runs` new connections: the set of outcomes."""
+    seen = set()
     for _ in range(runs):
         with connect("app") as c:
-            c.execute("SELECT 1")
-            t0 = time.perf_counter()
-            outcome(c, "SELECT rowguard.verify(%s) ->> 'sub'", [tok])
-            times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return times[len(times) // 2]
+            seen.add(outcome(c, "SELECT rowguard.verify(%s) ->> 'sub'", [tok]))
+    return seen
 
 
-print("new connections, 0 revocations:")
-empty_ms = first_verification_ms(live)
-print(f"    first verify() in a new connection: {empty_ms:.2f} ms (median of 20)")
+check("0 revocations: live token accepted by 5 new connections",
+      first_verifications(live) == {("ok", ("u-live",))})
 
 t0 = time.monotonic()
 admin.execute("""INSERT INTO rowguard.revocations (jti, issuer)
@@ -107,11 +104,9 @@ n = admin.execute("SELECT count(*) FROM rowguard.revocations").fetchone()[0]
 print(f"loaded {n} revocation rows in {time.monotonic() - t0:.1f} s")
 check("1,000,000 revocation rows", n == 1000000, str(n))
 
-print("new connections, 1,000,000 revocations:")
-full_ms = first_verification_ms(live)
-print(f"    first verify() in a new connection: {full_ms:.2f} ms (median of 20)")
-check("new-connection cost flat: within 2 ms of the empty table's", full_ms < empty_ms + 2.0,
-      f"{full_ms:.2f} ms vs {empty_ms:.2f} ms")
+seen = first_verifications(live)
+check("1,000,000 revocations: live token accepted by 5 new connections",
+      seen == {("ok", ("u-live",))}, str(seen))
 with connect("app") as c:
     st, row = outcome(c, "SELECT rowguard.verify(%s) ->> 'sub'", [live])
     check("live token accepted among 1,000,000 revocations", (st, row) == ("ok", ("u-live",)),

@@ -149,7 +149,9 @@ client=$(q app -c "SET rowguard.token = '$ALICE'" \
   -c "SELECT count(*) AS $marker FROM public.docs" \
   -c "INSERT INTO public.docs VALUES (10, 't1', '$marker')" \
   -c "SELECT 1 / 0 AS ${marker}_error" 2>&1 || true)
-sleep 0.5
+# The log is written by the logging collector, after the client has its answer: wait for
+# the last statement's line (a deadline, not a speed).
+for _ in $(seq 1 150); do grep -qF "${marker}_error" "$LOG" && break; sleep 0.2; done
 check "client sees its rows" "1" "$(echo "$client" | head -1)"
 check "client never sees the identity line" "0" "$(echo "$client" | grep -c 'rowguard identity' || true)"
 identity='DETAIL:  rowguard identity: sub="alice" iss="https://observe.example" kid="hs256-key" jti="jti-a"'

@@ -1,7 +1,8 @@
 // Test helper: reads third-party vectors (Wycheproof, the JOSE cookbook) from the
 // directory ROWGUARD_VECTORS_DIR names: the environment variable when set, else the
-// CMake cache variable of the same name (docs/testing.md). A clone without the vectors
-// skips the tests that need them (ROWGUARD_REQUIRE_VECTORS) instead of failing.
+// CMake cache variable of the same name, test/vectors by default (docs/testing.md). A
+// directory that does not exist skips the tests that need them (ROWGUARD_REQUIRE_VECTORS);
+// scripts/test.sh counts a skipped test as a failure.
 #pragma once
 
 #include <gtest/gtest.h>
