@@ -452,6 +452,7 @@ TEST_F(TrustStoreTest, WithoutKidAnyVerifyingKeyMayAcceptTheIssuer) {
                                        Claims(kNow + 60, R"(,"iss":"supabase")")));
     EXPECT_EQ(failure.code, ErrorCode::kIssuerMismatch);
   }
+}
 
 TEST_F(TrustStoreTest, KeyWithoutIssuerAcceptsAnyIssAndSaysSo) {
   // Role bindings for an issuer trust iss only from a key registered for it.
