@@ -28,6 +28,8 @@ int setting_failure_delay = 0;
 char* setting_http_ca_file = nullptr;
 int setting_http_timeout = 5000;
 int setting_leeway = static_cast<int>(core::kDefaultLeewaySeconds);
+constexpr int kDefaultSharedKeyStoreKb = 8192;
+int setting_shared_key_store_size = kDefaultSharedKeyStoreKb;
 int setting_log_authentications = kLogOff;
 bool setting_log_identity = false;
 int setting_max_token_bytes = static_cast<int>(core::kDefaultMaxTokenBytes);
@@ -170,6 +172,14 @@ void DefineSettings() {
   DefineCustomStringVariable(
       "rowguard.roles_claim", gettext_noop("Claim read by rowguard.has_role."), nullptr,
       &setting_roles_claim, "roles", PGC_SUSET, 0, CheckClaimPath, nullptr, nullptr);
+
+  DefineCustomIntVariable(
+      "rowguard.shared_key_store_size",
+      gettext_noop("Shared memory for the key tables of each database (the shared key store)."),
+      gettext_noop("Needs shared_preload_libraries; 0 turns it off and new backends read the "
+                   "tables."),
+      &setting_shared_key_store_size, kDefaultSharedKeyStoreKb, 0, 1048576, PGC_POSTMASTER,
+      GUC_UNIT_KB, nullptr, nullptr, nullptr);
 
   DefineCustomStringVariable(
       "rowguard.tenant_claim", gettext_noop("Default claim of the tenant policy template."),
