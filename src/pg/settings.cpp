@@ -4,6 +4,7 @@
 extern "C" {
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
 #include "utils/memutils.h"
@@ -173,13 +174,18 @@ void DefineSettings() {
       "rowguard.roles_claim", gettext_noop("Claim read by rowguard.has_role."), nullptr,
       &setting_roles_claim, "roles", PGC_SUSET, 0, CheckClaimPath, nullptr, nullptr);
 
-  DefineCustomIntVariable(
-      "rowguard.shared_key_store_size",
-      gettext_noop("Shared memory for the key tables of each database (the shared key store)."),
-      gettext_noop("Needs shared_preload_libraries; 0 turns it off and new backends read the "
-                   "tables."),
-      &setting_shared_key_store_size, kDefaultSharedKeyStoreKb, 0, 1048576, PGC_POSTMASTER,
-      GUC_UNIT_KB, nullptr, nullptr, nullptr);
+  // PostgreSQL creates PGC_POSTMASTER settings only while preloading; without the
+  // preload there is no shared key store and no such setting.
+  if (process_shared_preload_libraries_in_progress) {
+    DefineCustomIntVariable(
+        "rowguard.shared_key_store_size",
+        gettext_noop("Shared memory for the key tables of every database (the shared key "
+                     "store)."),
+        gettext_noop("Needs shared_preload_libraries; 0 turns it off and new backends read the "
+                     "tables."),
+        &setting_shared_key_store_size, kDefaultSharedKeyStoreKb, 0, 1048576, PGC_POSTMASTER,
+        GUC_UNIT_KB, nullptr, nullptr, nullptr);
+  }
 
   DefineCustomStringVariable(
       "rowguard.tenant_claim", gettext_noop("Default claim of the tenant policy template."),
