@@ -70,6 +70,11 @@ class TrustStore {
   Status VerifyInto(std::string_view token, std::int64_t now, const VerifyOptions& options,
                     VerifiedToken* out, TokenFacts* facts = nullptr) const;
 
+  // VerifyInto for a token already parsed (ParseTokenOnce / ParseTokenInto): nothing
+  // is split or decoded again. VerifyInto is ParseTokenOnce and this.
+  Status VerifyParsedInto(const ParsedToken& parsed, std::int64_t now, const VerifyOptions& options,
+                          VerifiedToken* out, TokenFacts* facts = nullptr) const;
+
   // The signature half of Verify (Bearer, ParseCompact, key choice, signature) without
   // reading the payload, for JWS whose payload is not a claims set (test vectors).
   Result<CompactJws> VerifySignature(std::string_view token, std::size_t max_token_bytes,
@@ -80,8 +85,8 @@ class TrustStore {
     Key key;
     std::string issuer;
   };
-  Status VerifyJws(std::string_view token, std::size_t max_token_bytes, CompactJws* jws,
-                   const Entry** used, TokenFacts* facts) const;
+  // Key choice and signature of a parsed token.
+  Status CheckSignature(const CompactJws& jws, const Entry** used) const;
   std::vector<Entry> keys_;
   std::unordered_map<std::string, std::size_t> by_kid_;
   std::unordered_map<std::string, IssuerRule> issuers_;
