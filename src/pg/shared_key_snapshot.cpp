@@ -488,7 +488,21 @@ bool Serve(Oid keys_relid, Oid issuers_relid, Oid bindings_relid, Copy copy) {
 
 // ---- the changing transaction ----
 
+// A build cut short by an error leaves the slot marked as being built by this backend:
+// unmarked when the (sub)transaction that failed ends, whatever ends the transaction.
+void ForgetBuild() {
+  if (building_slot < 0 || shared == nullptr) return;
+  LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+  EndBuild();
+  LWLockRelease(shared->lock);
+}
+
+void OnSubXactEvent(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+  if (event == SUBXACT_EVENT_ABORT_SUB) ForgetBuild();
+}
+
 void OnXactEvent(XactEvent event, void*) {
+  if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PRE_PREPARE) ForgetBuild();
   switch (event) {
     case XACT_EVENT_COMMIT:
       // After ProcArrayEndTransaction (the change is visible to every new snapshot),
@@ -523,11 +537,7 @@ void OnXactEvent(XactEvent event, void*) {
     case XACT_EVENT_ABORT:
     case XACT_EVENT_PARALLEL_ABORT:
       pending_change = false;
-      if (building_slot >= 0 && shared != nullptr) {
-        LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-        EndBuild();
-        LWLockRelease(shared->lock);
-      }
+      ForgetBuild();
       break;
     default:
       break;
@@ -541,6 +551,7 @@ void SharedKeySnapshotInit() {
   ChainHook(shmem_request_hook, previous_shmem_request_hook, RequestShmem);
   ChainHook(shmem_startup_hook, previous_shmem_startup_hook, StartupShmem);
   RegisterXactCallback(OnXactEvent, nullptr);
+  RegisterSubXactCallback(OnSubXactEvent, nullptr);
 }
 
 void SharedKeySnapshotNoteChange(const char* table) {

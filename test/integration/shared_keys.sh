@@ -11,6 +11,7 @@
 #   - a snapshot built while a change commits is not published as current: the builder
 #     is held (a lock on rowguard.issuers) after reading rowguard.keys, the change commits,
 #     and the next new connection still sees the new key;
+#   - a build cut short by an error in a subtransaction leaves nothing behind;
 #   - inside the transaction that changes the keys the tables are read (own changes
 #     seen; a rollback leaves the others unchanged); a prepared transaction's change is
 #     seen once COMMIT PREPARED ran; DROP and CREATE EXTENSION leave no old key behind;
@@ -216,6 +217,26 @@ check("  that backend verified its token", (state, sub) == ("ok", "alice"), f"{s
 check("the change committed during the build: the next new backend accepts the new key",
       accepted(tok["valid_hs384"]))
 admin.execute("SELECT rowguard.remove_key('hs384-key')")
+
+# --- a build cut short by an error inside a subtransaction ----------------------------------
+if mode == "on":
+    admin.execute("DELETE FROM rowguard.keys WHERE false")  # stale: the next backend builds
+    holder = connect()
+    holder.execute("BEGIN")
+    holder.execute("LOCK TABLE rowguard.issuers IN ACCESS EXCLUSIVE MODE")
+    with connect(user="app") as c:
+        c.execute("SET lock_timeout = '200ms'")
+        # The token is base64url text: safe inside a literal.
+        c.execute(f"""DO $$ BEGIN PERFORM rowguard.verify('{tok["alice_hs256"]}');
+            EXCEPTION WHEN lock_not_available THEN RAISE NOTICE 'build interrupted'; END $$""")
+        alive = c.execute("SELECT 1").fetchone()[0]
+    holder.execute("COMMIT")
+    holder.close()
+    check("  a build interrupted by lock_timeout in a subtransaction, the transaction commits",
+          alive == 1)
+    state, sub, snap = fresh(tok["alice_hs256"])
+    check("  the next new backend builds and publishes again (no slot left marked as building)",
+          state == "ok" and "rowguard: key snapshot published" in snap, f"{state} {sub} {snap}")
 
 # --- the changing transaction reads the tables; a rollback changes nothing ------------------
 with connect() as c:
