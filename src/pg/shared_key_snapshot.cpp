@@ -50,15 +50,15 @@ constexpr const char* kTrancheName = "rowguard key snapshot";
 constexpr std::uint32_t kNullString = 0xFFFFFFFFu;
 
 struct SnapshotSlot {
-  Oid dboid;                             // InvalidOid: free
-  std::uint64_t generation;              // see the file comment
-  std::uint64_t published_generation;    // 0: nothing published
-  std::uint64_t too_large_generation;    // a build for this generation did not fit
-  bool building;                         // builder_pid is building one
+  Oid dboid;                           // InvalidOid: free
+  std::uint64_t generation;            // see the file comment
+  std::uint64_t published_generation;  // 0: nothing published
+  std::uint64_t too_large_generation;  // a build for this generation did not fit
+  bool building;                       // builder_pid is building one
   int builder_pid;
-  bool disabled;                         // a prepared transaction changed the tables
-  std::uint64_t built_serial;            // publication order, for eviction
-  Size offset, length;                   // the published bytes in the data area
+  bool disabled;               // a prepared transaction changed the tables
+  std::uint64_t built_serial;  // publication order, for eviction
+  Size offset, length;         // the published bytes in the data area
   Oid keys_relid, issuers_relid, bindings_relid;
 };
 
@@ -188,7 +188,8 @@ void Compact() {
       if (next == nullptr || slot.offset < next->offset) next = &slot;
     }
     if (next == nullptr) break;
-    if (next->offset != cursor) memmove(shared_data + cursor, shared_data + next->offset, next->length);
+    if (next->offset != cursor)
+      memmove(shared_data + cursor, shared_data + next->offset, next->length);
     next->offset = cursor;
     cursor += next->length;
   }
@@ -320,8 +321,10 @@ char* Serialize(const SnapshotHeader& shape, const KeyRow* keys, const IssuerRow
     for (std::uint32_t i = 0; i < shape.issuer_count; ++i) {
       const IssuerRow& row = issuers[i];
       out.String(row.iss);
-      out.U32(row.audiences == nullptr ? kNullString : static_cast<std::uint32_t>(row.audience_count));
-      for (int a = 0; row.audiences != nullptr && a < row.audience_count; ++a) out.String(row.audiences[a]);
+      out.U32(row.audiences == nullptr ? kNullString
+                                       : static_cast<std::uint32_t>(row.audience_count));
+      for (int a = 0; row.audiences != nullptr && a < row.audience_count; ++a)
+        out.String(row.audiences[a]);
       out.U32((row.has_leeway ? 1u : 0u) | (row.has_max_lifetime ? 2u : 0u));
       out.I64(row.leeway_seconds);
       out.I64(row.max_lifetime_seconds);
@@ -396,7 +399,8 @@ bool Build() {
   memset(&shape, 0, sizeof(shape));
   shape.keys_relid = OidIsValid(schema) ? get_relname_relid("keys", schema) : InvalidOid;
   shape.issuers_relid = OidIsValid(schema) ? get_relname_relid("issuers", schema) : InvalidOid;
-  shape.bindings_relid = OidIsValid(schema) ? get_relname_relid("role_bindings", schema) : InvalidOid;
+  shape.bindings_relid =
+      OidIsValid(schema) ? get_relname_relid("role_bindings", schema) : InvalidOid;
   char* blob = nullptr;
   Size size = 0;
   if (OidIsValid(shape.keys_relid) && OidIsValid(shape.issuers_relid)) {
@@ -404,7 +408,8 @@ bool Build() {
     IssuerRow* issuers;
     BindingRow* bindings = nullptr;
     shape.key_count = static_cast<std::uint32_t>(ReadAllKeyRows(shape.keys_relid, &keys));
-    shape.issuer_count = static_cast<std::uint32_t>(ReadAllIssuerRows(shape.issuers_relid, &issuers));
+    shape.issuer_count =
+        static_cast<std::uint32_t>(ReadAllIssuerRows(shape.issuers_relid, &issuers));
     if (OidIsValid(shape.bindings_relid)) {
       shape.binding_count =
           static_cast<std::uint32_t>(ReadAllBindingRows(shape.bindings_relid, &bindings));
@@ -436,12 +441,14 @@ bool Build() {
   LWLockRelease(shared->lock);
   MemoryContextDelete(build_context);
   // For tests (client_min_messages = debug1): which backend built and published.
-  ereport(DEBUG1, (errmsg_internal(ROWGUARD_LOG_PREFIX "key snapshot %s", published ? "published" : "not published"),
+  ereport(DEBUG1, (errmsg_internal(ROWGUARD_LOG_PREFIX "key snapshot %s",
+                                   published ? "published" : "not published"),
                    errhidestmt(true)));
   if (too_large) {
     // Once per change of the tables: until the next one, this database reads its tables.
     ereport(LOG, (errmsg(ROWGUARD_LOG_PREFIX "the key tables of database %u do not fit in the "
-                         "shared key store (%zu bytes)", MyDatabaseId, size),
+                                             "shared key store (%zu bytes)",
+                         MyDatabaseId, size),
                   errhint("Raise rowguard.shared_key_store_size.")));
   }
   return published;
@@ -454,13 +461,15 @@ SlotState StateOf(const SnapshotSlot* slot, Oid keys_relid, Oid issuers_relid, O
   if (slot == nullptr) return SlotState::kBuild;
   if (slot->disabled) return SlotState::kUnavailable;
   if (slot->published_generation == slot->generation && slot->length > 0) {
-    const bool same_tables = (!OidIsValid(keys_relid) || keys_relid == slot->keys_relid) &&
-                             (!OidIsValid(issuers_relid) || issuers_relid == slot->issuers_relid) &&
-                             (!OidIsValid(bindings_relid) || bindings_relid == slot->bindings_relid);
+    const bool same_tables =
+        (!OidIsValid(keys_relid) || keys_relid == slot->keys_relid) &&
+        (!OidIsValid(issuers_relid) || issuers_relid == slot->issuers_relid) &&
+        (!OidIsValid(bindings_relid) || bindings_relid == slot->bindings_relid);
     // Other tables (DROP and CREATE EXTENSION): build again.
     if (same_tables) return SlotState::kCurrent;
   }
-  if (slot->building || slot->too_large_generation == slot->generation) return SlotState::kUnavailable;
+  if (slot->building || slot->too_large_generation == slot->generation)
+    return SlotState::kUnavailable;
   return SlotState::kBuild;
 }
 
@@ -593,7 +602,8 @@ bool SnapshotKeyRows(unsigned int keys_relid, unsigned int issuers_relid, const 
                      KeyRow** rows, int* count) {
   return Serve(keys_relid, issuers_relid, InvalidOid, [&](const char* snapshot) {
     const SnapshotHeader header = HeaderOf(snapshot);
-    auto* out = static_cast<KeyRow*>(palloc0(sizeof(KeyRow) * (kid == nullptr ? header.key_count + 1 : 1)));
+    auto* out =
+        static_cast<KeyRow*>(palloc0(sizeof(KeyRow) * (kid == nullptr ? header.key_count + 1 : 1)));
     int found = 0;
     const char* index = snapshot + header.key_index;
     if (kid == nullptr) {
