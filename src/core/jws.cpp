@@ -246,6 +246,30 @@ Status ParseCompactInto(std::string_view token, std::size_t max_bytes, CompactJw
   return Ok{};
 }
 
+const ParsedToken& ParseTokenInto(std::string_view token, std::size_t max_bytes, ParsedToken* out) {
+  token = StripBearer(token);
+  if (out->valid && out->max_bytes == max_bytes && out->text == token) return *out;
+  out->valid = false;
+  out->max_bytes = max_bytes;
+  ++out->parses;
+  if (token.size() > max_bytes) {
+    // Refused before anything is decoded; not copied, so never matched again either.
+    out->text.clear();
+    out->status = ParseCompactInto(token, max_bytes, &out->jws);
+    out->jws.signing_input = {};
+    return *out;
+  }
+  out->text.assign(token.data(), token.size());
+  out->status = ParseCompactInto(out->text, max_bytes, &out->jws);
+  out->valid = true;
+  return *out;
+}
+
+const ParsedToken& ParseTokenOnce(std::string_view token, std::size_t max_bytes) {
+  thread_local ParsedToken parsed;
+  return ParseTokenInto(token, max_bytes, &parsed);
+}
+
 Result<CompactJws> ParseCompact(std::string_view token, std::size_t max_bytes) {
   CompactJws jws;
   Status status = ParseCompactInto(token, max_bytes, &jws);

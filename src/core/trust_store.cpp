@@ -37,20 +37,14 @@ const Key* TrustStore::FindKey(std::string_view kid) const {
   return found == by_kid_.end() ? nullptr : &keys_[found->second].key;
 }
 
-Status TrustStore::VerifyJws(std::string_view token, std::size_t max_token_bytes, CompactJws* jws,
-                             const Entry** used, TokenFacts* facts) const {
+Status TrustStore::CheckSignature(const CompactJws& jws, const Entry** used) const {
   *used = nullptr;
-  // Every header rule is checked here, before any signature work.
-  Status parsed = ParseCompactInto(StripBearer(token), max_token_bytes, jws);
-  if (facts != nullptr && jws->header.has_kid) facts->kid = jws->header.kid;
-  if (!parsed.ok()) return parsed;
-
-  const Algorithm alg = jws->header.alg;
-  if (jws->header.has_kid) {
-    auto found = by_kid_.find(jws->header.kid);
+  const Algorithm alg = jws.header.alg;
+  if (jws.header.has_kid) {
+    auto found = by_kid_.find(jws.header.kid);
     if (found == by_kid_.end()) {
       return Fail(ErrorCode::kUnknownKey,
-                  "unknown key id " + internal::QuoteForDetail(jws->header.kid));
+                  "unknown key id " + internal::QuoteForDetail(jws.header.kid));
     }
     const Entry& entry = keys_[found->second];
     if (entry.key.algorithm() != alg) {
@@ -59,8 +53,7 @@ Status TrustStore::VerifyJws(std::string_view token, std::size_t max_token_bytes
                       std::string(AlgorithmName(entry.key.algorithm())) + ", not " +
                       std::string(AlgorithmName(alg)));
     }
-    Status verified =
-        NormalizeSignatureFailure(entry.key.Verify(jws->signing_input, jws->signature));
+    Status verified = NormalizeSignatureFailure(entry.key.Verify(jws.signing_input, jws.signature));
     if (!verified.ok()) return verified;
     *used = &entry;
     return Ok{};
@@ -72,7 +65,7 @@ Status TrustStore::VerifyJws(std::string_view token, std::size_t max_token_bytes
   for (const Entry& entry : keys_) {
     if (entry.key.algorithm() != alg) continue;
     any_candidate = true;
-    Status verified = entry.key.Verify(jws->signing_input, jws->signature);
+    Status verified = entry.key.Verify(jws.signing_input, jws.signature);
     if (verified.ok()) {
       *used = &entry;
       return Ok{};
@@ -104,8 +97,12 @@ Result<CompactJws> TrustStore::VerifySignature(std::string_view token, std::size
                                                TokenFacts* facts) const {
   if (facts != nullptr) *facts = TokenFacts{};
   CompactJws jws;
+  // Every header rule is checked here, before any signature work.
+  Status status = ParseCompactInto(StripBearer(token), max_token_bytes, &jws);
+  if (facts != nullptr && jws.header.has_kid) facts->kid = jws.header.kid;
+  if (!status.ok()) return std::move(status).failure();
   const Entry* used = nullptr;
-  Status status = VerifyJws(token, max_token_bytes, &jws, &used, facts);
+  status = CheckSignature(jws, &used);
   if (!status.ok()) return std::move(status).failure();
   return jws;
 }
@@ -121,11 +118,21 @@ Result<VerifiedToken> TrustStore::Verify(std::string_view token, std::int64_t no
 Status TrustStore::VerifyInto(std::string_view token, std::int64_t now,
                               const VerifyOptions& options, VerifiedToken* out,
                               TokenFacts* facts) const {
+  // One per thread: a token already parsed for its kid is not decoded again, and the
+  // decoded segments reuse their capacity from token to token.
+  return VerifyParsedInto(ParseTokenOnce(token, options.max_token_bytes), now, options, out, facts);
+}
+
+Status TrustStore::VerifyParsedInto(const ParsedToken& parsed, std::int64_t now,
+                                    const VerifyOptions& options, VerifiedToken* out,
+                                    TokenFacts* facts) const {
   if (facts != nullptr) *facts = TokenFacts{};
-  // One per thread: decoded segments reuse their capacity from token to token.
-  thread_local CompactJws jws;
+  const CompactJws& jws = parsed.jws;
+  // Every header rule was checked by the parse, before any signature work.
+  if (facts != nullptr && jws.header.has_kid) facts->kid = jws.header.kid;
+  if (!parsed.status.ok()) return parsed.status;
   const Entry* used = nullptr;
-  Status status = VerifyJws(token, options.max_token_bytes, &jws, &used, facts);
+  Status status = CheckSignature(jws, &used);
   if (!status.ok()) return status;
 
   // Only now, with the signature good, is anything in the payload read.

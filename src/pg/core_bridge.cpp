@@ -333,12 +333,16 @@ void BridgeFreeVerified(VerifiedPlain* verified) noexcept {
   *verified = VerifiedPlain{};
 }
 
-// Only on the failure path: the token is parsed again for its iss.
-static void NoteUnknownKey(const char* token, std::size_t length, BridgeError* error) {
+// Only on the failure path: the iss of the token just verified, from its parsed form
+// (the same thread-local ParsedToken VerifyInto used: nothing is decoded again; only
+// the payload is read, which verification never reached).
+static void NoteUnknownKey(const char* token, std::size_t length, std::size_t max_token_bytes,
+                           BridgeError* error) {
   error->unknown_key = true;
-  auto jws = core::ParseCompact(core::StripBearer(std::string_view(token, length)), length);
-  if (!jws.ok()) return;
-  auto claims = core::ParseRegisteredClaims(jws.value().payload_json);
+  const core::ParsedToken& parsed =
+      core::ParseTokenOnce(std::string_view(token, length), max_token_bytes);
+  if (!parsed.status.ok()) return;
+  auto claims = core::ParseRegisteredClaims(parsed.jws.payload_json);
   // The issuer as it is (compared with stored issuers, never logged): not quoted. One
   // that does not fit is left empty, which wakes a refresh of every issuer.
   if (claims.ok() && claims.value().iss && claims.value().iss->size() < kFactSize) {
@@ -389,7 +393,7 @@ bool BridgeVerify(const core::TrustStore* store, const char* token, std::size_t 
     if (!status.ok()) {
       SetError(error, FailureKind::kToken, status.failure().detail);
       if (status.failure().code == core::ErrorCode::kUnknownKey)
-        NoteUnknownKey(token, length, error);
+        NoteUnknownKey(token, length, settings.max_token_bytes, error);
       error->failure_class = static_cast<int>(core::ClassOf(status.failure().code));
       return false;
     }
@@ -401,9 +405,13 @@ bool BridgeVerify(const core::TrustStore* store, const char* token, std::size_t 
 TokenKey BridgeTokenKid(const char* token, std::size_t length, std::size_t max_token_bytes,
                         char* kid, std::size_t kid_size) noexcept {
   try {
-    core::JwsHeader header;
-    const std::string_view text = core::StripBearer(std::string_view(token, length));
-    if (!core::PeekHeader(text, max_token_bytes, &header).ok()) return TokenKey::kUnreadable;
+    // The whole token is parsed here, once: BridgeVerify's VerifyInto finds it parsed
+    // (core::ParseTokenOnce). A token that does not parse needs no key: verification
+    // reports the parse's failure before it looks for one.
+    const core::ParsedToken& parsed =
+        core::ParseTokenOnce(std::string_view(token, length), max_token_bytes);
+    if (!parsed.status.ok()) return TokenKey::kUnreadable;
+    const core::JwsHeader& header = parsed.jws.header;
     if (!header.has_kid) return TokenKey::kNoKid;
     if (header.kid.size() >= kid_size) return TokenKey::kKidTooLong;
     std::memcpy(kid, header.kid.data(), header.kid.size());

@@ -10,6 +10,7 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
+#include "utils/rel.h"
 #include "utils/tuplestore.h"
 }
 
@@ -18,6 +19,7 @@ extern "C" {
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/handoff.hpp"
 #include "rowguard/pg/key_store.hpp"
+#include "rowguard/pg/shared_key_snapshot.hpp"
 #include "rowguard/pg/sql_function.hpp"
 
 using namespace rowguard::pg;
@@ -125,6 +127,8 @@ ROWGUARD_SQL_FUNCTION(rowguard_keys_changed) {
                     errmsg("rowguard._keys_changed() must be called as a trigger")));
   }
   auto* trigger_data = reinterpret_cast<TriggerData*>(fcinfo->context);
+  // Preloaded: the database's shared key snapshot becomes stale when this commits.
+  SharedKeySnapshotNoteChange(RelationGetRelationName(trigger_data->tg_relation));
   CacheInvalidateRelcache(trigger_data->tg_relation);
   return PointerGetDatum(NULL);  // not nullptr: PostgreSQL 19's macro is C-only (pg_compat.hpp)
 }

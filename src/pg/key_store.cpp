@@ -29,6 +29,7 @@ extern "C" {
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/identity_cache.hpp"
 #include "rowguard/pg/pg_compat.hpp"
+#include "rowguard/pg/shared_key_snapshot.hpp"
 
 namespace rowguard::pg {
 
@@ -189,7 +190,8 @@ void ReportSkippedKeys() {
 // Replaces the store with a new one: every issuer rule, and every key when
 // `with_keys` (else none yet). Opening the tables may process invalidations that
 // arrived meanwhile; the rows read are at least that new, so the store built from them
-// is current and marked valid.
+// is current and marked valid. Preloaded, the rows come from the shared key snapshot
+// when it can serve them (shared_key_snapshot.hpp); it is as new as the tables.
 void LoadStore(bool with_keys) {
   MemoryContext load_context =
       AllocSetContextCreate(CurrentMemoryContext, "rowguard key load", ALLOCSET_SMALL_SIZES);
@@ -197,14 +199,14 @@ void LoadStore(bool with_keys) {
   KeyRow* key_rows = nullptr;
   IssuerRow* issuer_rows;
   int key_count = 0;
-  if (with_keys) {
-    Relation keys_rel = table_open(keys_relid, AccessShareLock);
-    key_count = LoadKeys(keys_rel, nullptr, &key_rows);
-    table_close(keys_rel, AccessShareLock);
+  int issuer_count = 0;
+  if (with_keys &&
+      !SnapshotKeyRows(keys_relid, issuers_relid, nullptr, &key_rows, &key_count)) {
+    key_count = ReadAllKeyRows(keys_relid, &key_rows);
   }
-  Relation issuers_rel = table_open(issuers_relid, AccessShareLock);
-  const int issuer_count = LoadIssuers(issuers_rel, &issuer_rows);
-  table_close(issuers_rel, AccessShareLock);
+  if (!SnapshotIssuerRows(keys_relid, issuers_relid, &issuer_rows, &issuer_count)) {
+    issuer_count = ReadAllIssuerRows(issuers_relid, &issuer_rows);
+  }
   MemoryContextSwitchTo(old_context);
 
   skipped_count = 0;
@@ -231,9 +233,12 @@ void LoadKey(const char* kid) {
       AllocSetContextCreate(CurrentMemoryContext, "rowguard key load", ALLOCSET_SMALL_SIZES);
   MemoryContext old_context = MemoryContextSwitchTo(load_context);
   KeyRow* rows;
-  Relation keys_rel = table_open(keys_relid, AccessShareLock);
-  const int count = LoadKeys(keys_rel, kid, &rows);
-  table_close(keys_rel, AccessShareLock);
+  int count = 0;
+  if (!SnapshotKeyRows(keys_relid, issuers_relid, kid, &rows, &count)) {
+    Relation keys_rel = table_open(keys_relid, AccessShareLock);
+    count = LoadKeys(keys_rel, kid, &rows);
+    table_close(keys_rel, AccessShareLock);
+  }
   MemoryContextSwitchTo(old_context);
 
   skipped_count = 0;
@@ -250,6 +255,20 @@ void LoadKey(const char* kid) {
 }
 
 }  // namespace
+
+int ReadAllKeyRows(unsigned int relid, KeyRow** rows) {
+  Relation rel = table_open(relid, AccessShareLock);
+  const int count = LoadKeys(rel, nullptr, rows);
+  table_close(rel, AccessShareLock);
+  return count;
+}
+
+int ReadAllIssuerRows(unsigned int relid, IssuerRow** rows) {
+  Relation rel = table_open(relid, AccessShareLock);
+  const int count = LoadIssuers(rel, rows);
+  table_close(rel, AccessShareLock);
+  return count;
+}
 
 void RegisterKeyStoreInvalidation() { CacheRegisterRelcacheCallback(InvalidateStore, 0); }
 

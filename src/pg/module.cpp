@@ -17,6 +17,7 @@ PGDLLEXPORT void _PG_init(void);
 #include "rowguard/pg/lifecycle.hpp"
 #include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/settings.hpp"
+#include "rowguard/pg/shared_key_snapshot.hpp"
 #include "rowguard/pg/statement_masking.hpp"
 #include "rowguard/pg/token_error.hpp"
 
@@ -32,6 +33,7 @@ void _PG_init(void) {
   rowguard::pg::KeySyncInit();
   rowguard::pg::ObserveInit();
   rowguard::pg::InstallInstallGuard();  // schema rowguard at install/update (install_guard.cpp)
+  rowguard::pg::SharedKeySnapshotInit();  // preloaded only
   // Preloaded, the postmaster does OpenSSL's one-time work once (a verification per
   // algorithm family) and every backend inherits it (docs/performance.md, "New
   // connections"). The warm-up failing only leaves that work to the first token.

@@ -55,6 +55,7 @@ extern "C" {
 #include "rowguard/pg/hooks.hpp"
 #include "rowguard/pg/lifecycle.hpp"
 #include "rowguard/pg/settings.hpp"
+#include "rowguard/pg/shared_key_snapshot.hpp"
 #include "rowguard/pg/identity.hpp"
 
 namespace rowguard::pg {
@@ -76,6 +77,34 @@ Binding* bindings = nullptr;
 int binding_count = 0;
 bool bindings_valid = false;
 
+// Every row of the table, as a build of the shared snapshot reads it too.
+int ReadBindingRows(Oid table, BindingRow** rows_out) {
+  Relation rel = table_open(table, AccessShareLock);
+  TupleDesc desc = RelationGetDescr(rel);
+  if (desc->natts != kBindingsColumns) elog(ERROR, "rowguard.role_bindings has an unexpected shape");
+  int capacity = 8, count = 0;
+  auto* rows = static_cast<BindingRow*>(palloc(sizeof(BindingRow) * capacity));
+  SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
+  HeapTuple tuple;
+  while ((tuple = systable_getnext(scan)) != nullptr) {
+    bool is_null;
+    const Datum role = heap_getattr(tuple, kBindingsRole, desc, &is_null);
+    if (is_null) continue;
+    if (count == capacity) {
+      capacity *= 2;
+      rows = static_cast<BindingRow*>(repalloc(rows, sizeof(BindingRow) * capacity));
+    }
+    const Datum issuer = heap_getattr(tuple, kBindingsIssuer, desc, &is_null);
+    rows[count].role = DatumGetObjectId(role);
+    rows[count].issuer = is_null ? nullptr : TextDatumGetCString(issuer);
+    ++count;
+  }
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+  *rows_out = rows;
+  return count;
+}
+
 void LoadBindings() {
   if (bindings_valid) return;
   if (bindings_context == nullptr) {
@@ -88,30 +117,19 @@ void LoadBindings() {
   const Oid schema = get_namespace_oid("rowguard", true);
   const Oid table = OidIsValid(schema) ? get_relname_relid("role_bindings", schema) : InvalidOid;
   if (OidIsValid(table)) {
-    Relation rel = table_open(table, AccessShareLock);
-    TupleDesc desc = RelationGetDescr(rel);
-    if (desc->natts != kBindingsColumns) elog(ERROR, "rowguard.role_bindings has an unexpected shape");
-    int capacity = 8;
-    bindings = static_cast<Binding*>(MemoryContextAlloc(bindings_context, sizeof(Binding) * capacity));
-    SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
-    HeapTuple tuple;
-    while ((tuple = systable_getnext(scan)) != nullptr) {
-      bool is_null;
-      const Datum role = heap_getattr(tuple, kBindingsRole, desc, &is_null);
-      if (is_null) continue;
-      if (binding_count == capacity) {
-        capacity *= 2;
-        bindings = static_cast<Binding*>(repalloc(bindings, sizeof(Binding) * capacity));
-      }
-      const Datum issuer = heap_getattr(tuple, kBindingsIssuer, desc, &is_null);
-      bindings[binding_count].role = DatumGetObjectId(role);
-      bindings[binding_count].issuer =
-          is_null ? nullptr
-                  : MemoryContextStrdup(bindings_context, TextDatumGetCString(issuer));
-      ++binding_count;
+    // Preloaded, from the shared key snapshot when it can serve them.
+    MemoryContext old_context = MemoryContextSwitchTo(bindings_context);
+    BindingRow* rows;
+    int count = 0;
+    if (!SnapshotBindingRows(table, &rows, &count)) count = ReadBindingRows(table, &rows);
+    MemoryContextSwitchTo(old_context);
+    bindings = static_cast<Binding*>(
+        MemoryContextAlloc(bindings_context, sizeof(Binding) * (count + 1)));
+    for (int i = 0; i < count; ++i) {
+      bindings[i].role = rows[i].role;
+      bindings[i].issuer = const_cast<char*>(rows[i].issuer);
     }
-    systable_endscan(scan);
-    table_close(rel, AccessShareLock);
+    binding_count = count;
   }
   // Opening the table may have processed invalidations that arrived meanwhile; the rows
   // just read are at least that new.
@@ -469,6 +487,10 @@ void AdmitStartupToken() {
   admitting_startup_token = false;
   pfree(value);
   (void)changed;
+}
+
+int ReadAllBindingRows(unsigned int bindings_relid, BindingRow** rows) {
+  return ReadBindingRows(bindings_relid, rows);
 }
 
 void RegisterRoleBindingHooks() {

@@ -4,6 +4,7 @@
 extern "C" {
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
 #include "utils/memutils.h"
@@ -29,6 +30,8 @@ int setting_failure_delay = 0;
 char* setting_http_ca_file = nullptr;
 int setting_http_timeout = 5000;
 int setting_leeway = static_cast<int>(core::kDefaultLeewaySeconds);
+constexpr int kDefaultSharedKeyStoreKb = 8192;
+int setting_shared_key_store_size = kDefaultSharedKeyStoreKb;
 int setting_log_authentications = kLogOff;
 bool setting_log_identity = false;
 int setting_max_token_bytes = static_cast<int>(core::kDefaultMaxTokenBytes);
@@ -172,6 +175,19 @@ void DefineSettings() {
   DefineCustomStringVariable(
       "rowguard.roles_claim", gettext_noop("Claim read by rowguard.has_role."), nullptr,
       &setting_roles_claim, "roles", PGC_SUSET, 0, CheckClaimPath, nullptr, nullptr);
+
+  // PostgreSQL creates PGC_POSTMASTER settings only while preloading; without the
+  // preload there is no shared key store and no such setting.
+  if (process_shared_preload_libraries_in_progress) {
+    DefineCustomIntVariable(
+        "rowguard.shared_key_store_size",
+        gettext_noop("Shared memory for the key tables of every database (the shared key "
+                     "store)."),
+        gettext_noop("Needs shared_preload_libraries; 0 turns it off and new backends read the "
+                     "tables."),
+        &setting_shared_key_store_size, kDefaultSharedKeyStoreKb, 0, 1048576, PGC_POSTMASTER,
+        GUC_UNIT_KB, nullptr, nullptr, nullptr);
+  }
 
   DefineCustomStringVariable(
       "rowguard.tenant_claim", gettext_noop("Default claim of the tenant policy template."),

@@ -5,6 +5,9 @@
 # replayed - in the very backends that had verified (and cached) with the old key set -
 # and so does a revocation, for identities in force and mid-transaction. A role-bound
 # token switches current_user on the standby, and a replayed disallow_role ends it.
+# Both servers preload rowguard: the primary's new backends are served by the shared key
+# snapshot, the standby's never use it (no trigger runs there) and read the replayed tables:
+# a key added, replaced and removed on the primary is seen by the next new standby backend.
 #
 # Environment: ROWGUARD_ROOT, PGBIN (scripts/test.sh exports both).
 set -euo pipefail
@@ -33,7 +36,8 @@ trap cleanup EXIT
   { echo "standby: $PY has no psycopg (Debian package python3-psycopg)" >&2; exit 1; }
 
 PRIMARY=$(pick_port 54460)
-start_cluster "$PRIMARY" "max_worker_processes = 8" "max_parallel_workers_per_gather = 2"
+start_cluster "$PRIMARY" "max_worker_processes = 8" "max_parallel_workers_per_gather = 2" \
+  "shared_preload_libraries = 'rowguard'"
 PRIMARY_HOST=$PGHOST
 
 psql_as postgres >/dev/null <<'SQL'
@@ -241,6 +245,61 @@ wait_replay("a rolled-back remove_key")
 st, row = outcome(app, "SELECT rowguard.verify(%s) ->> 'sub'", [tok["bob_es256"]])
 check("rolled-back removal: key still accepted on the standby", (st, row) == ("ok", ("bob",)),
       f"{st} {row}")
+
+# --- 2b. new standby backends: keys added, replaced and removed on the primary ------------
+print("new standby backends while keys change on the primary (both preloaded):")
+
+
+def fresh(dsn, token):
+    """Verifies `token` in a new backend: (sqlstate or 'ok', sub, key-snapshot debug lines)."""
+    notes = []
+    with connect(dsn, options="-c client_min_messages=debug2") as c:
+        c.add_notice_handler(lambda d: notes.append(d.message_primary or ""))
+        try:
+            sub = c.execute("SELECT rowguard.verify(%s) ->> 'sub'", [token]).fetchone()[0]
+            state = "ok"
+        except psycopg.Error as e:
+            state, sub = e.sqlstate, e.diag.message_detail
+    return state, sub, [n for n in notes if "snapshot" in n]
+
+
+primary_dsn = os.environ["PRIMARY_DSN"]
+sb = standby_dsn + " user=app"
+fresh(primary_dsn, tok["valid_hs384"])
+state, sub, snap = fresh(primary_dsn, tok["valid_hs384"])
+check("primary: a new backend is served by the shared key snapshot",
+      state == "ok" and "rowguard: served from the key snapshot" in snap, f"{state} {sub} {snap}")
+state, sub, snap = fresh(sb, tok["valid_hs384"])
+check("standby: a new backend accepts hs384 and uses no snapshot",
+      (state, sub, snap) == ("ok", "valid-user", []), f"{state} {sub} {snap}")
+# Replace: other material under the same kid.
+primary.execute("BEGIN")
+primary.execute("SELECT rowguard.remove_key('hs384-key')")
+primary.execute("SELECT rowguard.add_secret(repeat('s', 48), 'HS384', 'hs384-key')")
+primary.execute("COMMIT")
+swapped = primary.execute("""SELECT rowguard.sign('{"sub":"swapped","exp":4102444800}',
+                                                   'hs384-key')""").fetchone()[0]
+check("primary: the next new backend refuses the replaced material's token",
+      fresh(primary_dsn, tok["valid_hs384"])[0] == "28000")
+wait_replay("the replaced key")
+state, sub, snap = fresh(sb, tok["valid_hs384"])
+check("standby: replaced key: the old material's token refused by a new backend",
+      state == "28000" and snap == [], f"{state} {sub} {snap}")
+state, sub, snap = fresh(sb, swapped)
+check("standby: replaced key: the new material's token accepted by a new backend",
+      (state, sub) == ("ok", "swapped"), f"{state} {sub} {snap}")
+primary.execute("SELECT rowguard.remove_key('hs384-key')")
+wait_replay("the removed key")
+state, sub, snap = fresh(sb, swapped)
+check("standby: removed key: refused by a new backend", state == "28000", f"{state} {sub} {snap}")
+primary.execute("SELECT rowguard.add_key(%s::jsonb)", [jwk_hs384])
+wait_replay("the key added back")
+state, sub, snap = fresh(sb, tok["valid_hs384"])
+check("standby: key added back: accepted by a new backend", (state, sub) == ("ok", "valid-user"),
+      f"{state} {sub} {snap}")
+state, sub, snap = fresh(primary_dsn, tok["valid_hs384"])
+check("primary: key added back: accepted by a new backend", (state, sub) == ("ok", "valid-user"),
+      f"{state} {sub} {snap}")
 
 # --- 3. a revocation on the primary reaches standby backends that hold the identity -------
 print("revocation on the primary while standby backends hold the identity:")

@@ -107,6 +107,66 @@ TEST_F(TrustStoreTest, VerifiedTokenNamesTheKeyMaterialNotOnlyTheKid) {
   EXPECT_EQ(result.value().key_thumbprint, store.FindKey("same-kid")->thumbprint());
 }
 
+// One parse per token (issue 26): the form parsed for the kid lookup is the one
+// verification uses; a repeat of the same token text decodes nothing, any other text
+// (or size limit) is parsed afresh, and the result is the same as parsing inside Verify.
+TEST_F(TrustStoreTest, ParsedTokenIsParsedOnceAndVerifiesLikeTheText) {
+  const TestKey generated = MakeTestKey(Algorithm::kES256, "one-parse");
+  Key signer = MustParse(generated.private_jwk);
+  TrustStore store;
+  store.AddKey(MustParse(generated.public_jwk));
+  const std::string token = MustSign(signer, Claims());
+  const std::string other = MustSign(signer, Claims(kNow + 60));
+
+  ParsedToken parsed;
+  ParseTokenInto(token, 16384, &parsed);
+  ASSERT_TRUE(parsed.status.ok()) << parsed.status.failure().detail;
+  EXPECT_EQ(parsed.parses, 1u);
+  EXPECT_EQ(parsed.jws.header.kid, "one-parse");
+  // The same text (also with "Bearer "): nothing decoded again.
+  ParseTokenInto(token, 16384, &parsed);
+  ParseTokenInto("Bearer " + token, 16384, &parsed);
+  EXPECT_EQ(parsed.parses, 1u);
+  VerifiedToken verified;
+  ASSERT_TRUE(store.VerifyParsedInto(parsed, kNow, options, &verified).ok());
+  EXPECT_EQ(verified.claims_json, Claims());
+  EXPECT_EQ(parsed.parses, 1u);
+  // Another token, or another size limit: parsed afresh, never the old verdict.
+  ParseTokenInto(other, 16384, &parsed);
+  EXPECT_EQ(parsed.parses, 2u);
+  ASSERT_TRUE(store.VerifyParsedInto(parsed, kNow, options, &verified).ok());
+  EXPECT_EQ(verified.claims_json, Claims(kNow + 60));
+  ParseTokenInto(other, 64, &parsed);
+  EXPECT_EQ(parsed.parses, 3u);
+  EXPECT_EQ(parsed.status.failure().code, ErrorCode::kTokenTooLarge);
+  EXPECT_EQ(store.VerifyParsedInto(parsed, kNow, options, &verified).failure().code,
+            ErrorCode::kTokenTooLarge);
+  ParseTokenInto(other, 16384, &parsed);
+  EXPECT_EQ(parsed.parses, 4u);
+  EXPECT_TRUE(parsed.status.ok());
+
+  // The thread's parse (the kid lookup) is what VerifyInto uses, for good and bad tokens
+  // alike, with the verdicts Verify gives.
+  std::string tampered = token;
+  tampered[tampered.size() - 5] = tampered[tampered.size() - 5] == 'A' ? 'B' : 'A';
+  const std::string bad_payload = token.substr(0, token.find('.')) + ".!!!." + "AAAA";
+  for (const std::string& text : {token, other, tampered, bad_payload}) {
+    SCOPED_TRACE(text);
+    const ParsedToken& once = ParseTokenOnce(text, 16384);
+    const std::uint64_t parses = once.parses;
+    TokenFacts facts;
+    const Status status = store.VerifyInto(text, kNow, options, &verified, &facts);
+    EXPECT_EQ(once.parses, parses) << "VerifyInto parsed the token again";
+    auto fresh = store.Verify(text, kNow, options);
+    ASSERT_EQ(status.ok(), fresh.ok());
+    if (!status.ok()) {
+      EXPECT_EQ(status.failure().code, fresh.failure().code);
+      EXPECT_EQ(status.failure().detail, fresh.failure().detail);
+    }
+  }
+  EXPECT_FALSE(ParseTokenOnce(bad_payload, 16384).status.ok());
+}
+
 TEST_F(TrustStoreTest, BearerPrefixIsAccepted) {
   const TestKey generated = MakeTestKey(Algorithm::kHS256);
   TrustStore store;

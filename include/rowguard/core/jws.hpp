@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,31 @@ Status ParseCompactInto(std::string_view token, std::size_t max_bytes, CompactJw
 // key a token names before verifying it. Nothing is verified; ParseCompact still
 // applies every rule to the whole token.
 Status PeekHeader(std::string_view token, std::size_t max_bytes, JwsHeader* out);
+
+// A token split and decoded once, with the verdict of ParseCompactInto: the one form
+// that travels from the kid lookup through verification and the claims to the note of
+// an unknown key (docs/design.md, "The path a token takes"). Not copyable: jws views text.
+struct ParsedToken {
+  std::string text;  // the token, "Bearer " stripped (empty when over max_bytes)
+  std::size_t max_bytes = 0;
+  bool valid = false;  // text, max_bytes, status and jws belong together
+  Status status = Ok{};
+  CompactJws jws;
+  std::uint64_t parses = 0;  // tokens this object decoded (a repeat decodes nothing)
+
+  ParsedToken() = default;
+  ParsedToken(const ParsedToken&) = delete;
+  ParsedToken& operator=(const ParsedToken&) = delete;
+};
+
+// `token` ("Bearer " stripped) parsed into *out with ParseCompactInto, unless *out
+// already holds that very token text parsed under the same max_bytes: then nothing is
+// decoded again. Returns *out.
+const ParsedToken& ParseTokenInto(std::string_view token, std::size_t max_bytes, ParsedToken* out);
+
+// ParseTokenInto the thread's one ParsedToken: the kid lookup before the key is loaded,
+// TrustStore::VerifyInto and the failure note of a verification share one parse.
+const ParsedToken& ParseTokenOnce(std::string_view token, std::size_t max_bytes);
 
 // Builds header {"alg","typ":"JWT","kid"} and signs: returns the compact token.
 // `claims_json` must be a JSON object (checked strictly).

@@ -75,6 +75,11 @@ class TrustStore {
   Status VerifyInto(std::string_view token, std::int64_t now, const VerifyOptions& options,
                     VerifiedToken* out, TokenFacts* facts = nullptr) const;
 
+  // VerifyInto for a token already parsed (ParseTokenOnce / ParseTokenInto): nothing
+  // is split or decoded again. VerifyInto is ParseTokenOnce and this.
+  Status VerifyParsedInto(const ParsedToken& parsed, std::int64_t now, const VerifyOptions& options,
+                          VerifiedToken* out, TokenFacts* facts = nullptr) const;
+
   // The signature half of Verify (Bearer, ParseCompact, key choice, signature) without
   // reading the payload, for JWS whose payload is not a claims set (test vectors).
   Result<CompactJws> VerifySignature(std::string_view token, std::size_t max_token_bytes,
@@ -85,13 +90,13 @@ class TrustStore {
     Key key;
     std::string issuer;
   };
+  // Key choice and signature of a parsed token.
+  Status CheckSignature(const CompactJws& jws, const Entry** used) const;
   static bool AcceptsIssuer(const Entry& entry, const RegisteredClaims& claims);
   // For a token without kid: the first key after `after`, bound to the token's algorithm
   // and accepting its issuer, whose signature matches; nullptr if none.
   const Entry* NextAccepting(const Entry* after, const CompactJws& jws,
                              const RegisteredClaims& claims) const;
-  Status VerifyJws(std::string_view token, std::size_t max_token_bytes, CompactJws* jws,
-                   const Entry** used, TokenFacts* facts) const;
   std::vector<Entry> keys_;
   std::unordered_map<std::string, std::size_t> by_kid_;
   std::unordered_map<std::string, IssuerRule> issuers_;

@@ -121,8 +121,9 @@ bool BridgeSignWithKey(const core::Key* key, const char* claims_json, std::size_
 
 // What a token's header names, read before verification so that only its key need be
 // loaded: kNoKid (every key of its algorithm is a candidate), kKid (the kid is in the
-// caller's buffer), kKidTooLong (longer than the buffer) or kUnreadable (the header
-// breaks a rule; verification will say which).
+// caller's buffer), kKidTooLong (longer than the buffer) or kUnreadable (the token
+// does not parse; verification will say why). The token is parsed once, here, and
+// BridgeVerify uses that parse (core::ParseTokenOnce).
 enum class TokenKey { kUnreadable, kNoKid, kKid, kKidTooLong };
 TokenKey BridgeTokenKid(const char* token, std::size_t length, std::size_t max_token_bytes,
                         char* kid, std::size_t kid_size) noexcept;

@@ -18,6 +18,7 @@ extern char* setting_refresh_databases;
 extern bool setting_require_exp;
 extern char* setting_role_binding_claim;
 extern char* setting_roles_claim;
+extern int setting_shared_key_store_size;  // kB; read once, by the postmaster
 extern char* setting_tenant_claim;
 extern char* setting_token;
 extern int setting_unknown_key_wait;  // milliseconds
