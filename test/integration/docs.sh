@@ -120,7 +120,13 @@ if [[ "$iss_args" == "$check_names" ]]; then echo "ok   only the three deprecate
 
 # --- 3. settings -------------------------------------------------------------------------
 q -c "SELECT rowguard.sub()" >/dev/null  # loads the module: its settings exist
-doc_settings=$(sed -n '/^## Summary/,/^## /p' docs/settings.md | grep -oE '^\| `rowguard\.[a-z_]+`' | grep -oE 'rowguard\.[a-z_]+' | sort -u)
+# A setting marked "(preloaded only)" exists only where rowguard is in
+# shared_preload_libraries (PostgreSQL refuses to define a postmaster setting later): it is
+# compared only when this server preloads rowguard.
+preloaded=$(q -c "SELECT current_setting('shared_preload_libraries') ~ '(^|[, ])rowguard($|[, ])'" | tail -n 1)
+doc_rows=$(sed -n '/^## Summary/,/^## /p' docs/settings.md | grep -E '^\| `rowguard\.[a-z_]+`')
+[[ "$preloaded" == t ]] || doc_rows=$(grep -v '(preloaded only)' <<<"$doc_rows" || true)
+doc_settings=$(grep -oE '^\| `rowguard\.[a-z_]+`' <<<"$doc_rows" | grep -oE 'rowguard\.[a-z_]+' | sort -u)
 real_settings=$(q -c "SELECT rowguard.sub()" -c "SELECT name FROM pg_settings WHERE name LIKE 'rowguard.%' ORDER BY name" | grep -E '^rowguard\.' | sort -u)
 checks=$((checks + 1))
 if [[ "$doc_settings" == "$real_settings" ]]; then
