@@ -63,12 +63,13 @@ void ReportAgain(const char* text, uint64 query_id) {
 
 // Once per backend, when the text a client sent held a token: the server log says that
 // this application puts tokens into statement text (docs/security-model.md, "Until a
-// statement is parsed"). Not sent to the client (token_error.cpp), so the regression
-// output of psql scripts, which inline tokens on purpose, stays as it is.
+// statement is parsed"). LOG_SERVER_ONLY: never sent to the client (a WARNING would reach
+// every client whose server logs less than warnings, and the regression output of psql
+// scripts, which inline tokens on purpose), and logged under the default log_min_messages.
 void WarnLiteralToken(const char* text) {
   if (literal_token_warned || text != debug_query_string || IsParallelWorker()) return;
   literal_token_warned = true;
-  ereport(WARNING,
+  ereport(LOG_SERVER_ONLY,
           (errcode(ERRCODE_WARNING), errmsg("%s", kLiteralTokenMessage),
            errdetail("rowguard masked it once it saw the text; until then, every session of "
                      "the same role could read it in pg_stat_activity. This warning is "

@@ -32,10 +32,6 @@ void HideTokenStatements(ErrorData* edata) {
     edata->hide_stmt = true;
     edata->hide_ctx = true;
   }
-  if (edata->elevel == WARNING && edata->message != nullptr &&
-      strcmp(edata->message, kLiteralTokenMessage) == 0) {
-    edata->output_to_client = false;  // for the operator (statement_masking.cpp)
-  }
   AddIdentityToLogLine(edata);  // rowguard.log_identity (log_identity.cpp)
   if (previous_emit_log_hook != nullptr) previous_emit_log_hook(edata);
 }

@@ -19,7 +19,7 @@ inline constexpr char kInvalidTokenMessage[] = "invalid token";
 inline constexpr char kLogPrefix[] = ROWGUARD_LOG_PREFIX;
 // The once-per-session WARNING that a client sent a token inside statement text
 // (statement_masking.cpp); written to the server log only.
-inline constexpr char kLiteralTokenMessage[] = "a token was sent inside the text of a statement";
+inline constexpr char kLiteralTokenMessage[] = ROWGUARD_LOG_PREFIX "a token was sent inside the text of a statement";
 inline constexpr int kLogPrefixLength = sizeof(kLogPrefix) - 1;
 
 // Raises ERROR 28000 "invalid token" with `detail` (a full sentence) and, unless nullptr,
