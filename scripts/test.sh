@@ -92,8 +92,8 @@ run_ctest() { # run_ctest NAME BUILD_DIR cmake-args...
       ctest --test-dir "$dir" --output-on-failure -j "$JOBS" 2>&1 | tee "$dir/ctest.log"
       rc=${PIPESTATUS[0]}
       # Tests that need the third-party vectors skip when their directory is absent
-      # (ROWGUARD_VECTORS_DIR, default ../shared/vectors; docs/testing.md). The vectors'
-      # terms keep them out of the repository, so a plain clone without ../shared skips
+      # (ROWGUARD_VECTORS_DIR, default shared/vectors beside the checkout; docs/testing.md). The vectors'
+      # terms keep them out of the repository, so a plain clone without shared/ beside it skips
       # them and says so; in CI (CI=true), or when the directory is there, a skipped test
       # tested nothing and fails the suite.
       local skipped vectors_dir
@@ -105,7 +105,7 @@ run_ctest() { # run_ctest NAME BUILD_DIR cmake-args...
           echo "$name: $skipped tests skipped although the vectors should be in $vectors_dir" >&2
           rc=1
         else
-          notes+=("NOTE  $name: no vectors in $vectors_dir (../shared beside the checkout, or ROWGUARD_VECTORS_DIR): $skipped tests skipped")
+          notes+=("NOTE  $name: no vectors in $vectors_dir (shared/vectors beside the checkout, or ROWGUARD_VECTORS_DIR): $skipped tests skipped")
         fi
       fi
     else
