@@ -88,7 +88,7 @@ SELECT p.proname,
        has_function_privilege('rowguard_app', p.oid, 'EXECUTE') AS app_can_execute
   FROM pg_proc p
  WHERE p.pronamespace = 'rowguard'::regnamespace
- ORDER BY p.proname;
+ ORDER BY p.proname, p.oid::regprocedure::text;
 SELECT c.relname,
        has_table_privilege('rowguard_app', c.oid, 'SELECT') AS app_select,
        has_table_privilege('rowguard_app', c.oid, 'INSERT') AS app_insert,
@@ -101,7 +101,7 @@ SELECT c.relname,
 SELECT p.proname, p.provolatile, p.proparallel, p.procost, p.prosecdef
   FROM pg_proc p
  WHERE p.pronamespace = 'rowguard'::regnamespace AND p.proname NOT LIKE '\_%'
- ORDER BY p.proname;
+ ORDER BY p.proname, p.oid::regprocedure::text;
 
 -- The key tables are dumped by pg_dump.
 SELECT c.relname

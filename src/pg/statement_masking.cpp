@@ -74,7 +74,11 @@ void WarnLiteralToken(const char* text) {
            errdetail("rowguard masked it once it saw the text; until then, every session of "
                      "the same role could read it in pg_stat_activity. This warning is "
                      "written once per session."),
-           errhint("Send tokens as bind parameters: SELECT rowguard.authenticate($1).")));
+           errhint("Send tokens as bind parameters: SELECT rowguard.authenticate($1)."),
+           // Raised where the text was seen (a nested statement's parse, or the module's
+           // load inside one): its CONTEXT and STATEMENT may hold the token itself, and
+           // this line does not depend on the log hooks being in place to drop them.
+           errhidecontext(true), errhidestmt(true)));
 }
 
 void MaskingPostParseAnalyze(ParseState* pstate, Query* query, CompatJumbleState* jstate) {

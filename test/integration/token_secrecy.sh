@@ -132,6 +132,16 @@ fi
 out=$(PGOPTIONS="-c rowguard.token=$TOKEN" app_psql -Atc "SELECT rowguard.sub(), count(*) FROM public.docs" 2>&1 || true)
 [[ "$out" == "alice|100" ]] && pass "a token given at connection (PGOPTIONS) is not refused" ||
   fail "PGOPTIONS token: $out"
+# The module loads inside a nested statement that holds a literal token (PL/pgSQL
+# EXECUTE): no line of the server log may carry that statement (rowguard's notice about
+# the literal is raised there, with the nested statement as its CONTEXT).
+psql_as postgres -qc "CREATE FUNCTION public.run_sql(t text) RETURNS void LANGUAGE plpgsql AS \$f\$ BEGIN EXECUTE t; END \$f\$"
+app_psql -c "SELECT public.run_sql(\$q\$SELECT rowguard.verify('$TOKEN')\$q\$)" >"$WORK/nested.out" 2>&1 || true
+if grep -qF "$SIG" "$LOG"; then
+  fail "module loaded inside a nested statement: the server log holds the token: $(grep -nF "$SIG" "$LOG" | head -2 | cut -c1-160)"
+else
+  pass "module loaded inside a nested statement with a literal token: no token in the server log"
+fi
 # A database-wide session_preload_libraries satisfies lint.
 psql_as postgres -qc "CREATE DATABASE other" -c "ALTER DATABASE other SET session_preload_libraries = 'rowguard'"
 psql_as postgres -d other -qc "CREATE EXTENSION rowguard" >"$WORK/create-other.out" 2>&1
