@@ -20,7 +20,7 @@
 #   BENCH_CONNECT_TX  transactions per new-connection run in --smoke [50]
 #   BENCH_REVOCATIONS rows in rowguard.revocations during the pooled comparisons [1000000;
 #                  --smoke 1000]; with them role binding (rowguard.role_binding_claim =
-#                  'role', bench_app allowed) and the preload (cluster-wide stats) are on
+#                  'role', bench_user allowed) and the preload (cluster-wide stats) are on
 #   BENCH_ONLY     a regular expression: run only the comparisons whose id matches
 #                  (e.g. '^N' for the new-connection ones, '^(1|2|3)$', '^4$'); plans always
 #   BENCH_OUT      directory for the plans, the raw pgbench figures and the table
@@ -120,7 +120,8 @@ if ((BIG > 0)); then
 fi
 # Everything 0.2.0 adds, switched on for the pooled comparisons and case 4 (issue 16): a
 # large revocation list (none of it matches the benchmark's tokens, so every verification
-# and every cache hit probes it), role-bound tokens (the claims' "role": "bench_app"), the
+# and every cache hit probes it), role-bound tokens (the claims' "role": "bench_user", a
+# NOLOGIN role: bench_app logs in, the token makes bench_user the current role), the
 # preload (rowguard.stats() counted cluster-wide) and log_identity off (its default).
 t1=$(now)
 psql_as postgres -v n="$NREVOKED" >/dev/null <<'SQL'
@@ -129,7 +130,7 @@ INSERT INTO rowguard.revocations (jti, issuer)
   SELECT 'revoked-' || g, 'https://issuer.example' FROM generate_series(1, :n * 9 / 10) g;
 INSERT INTO rowguard.revocations (sub, issuer, issued_before)
   SELECT 'revoked-subject-' || g, NULL, now() FROM generate_series(1, :n - :n * 9 / 10) g;
-SELECT rowguard.allow_role('bench_app');
+SELECT rowguard.allow_role('bench_user');
 ALTER DATABASE postgres SET rowguard.role_binding_claim = 'role';
 SQL
 echo "0.2.0 features: $(psql_as postgres -Atc 'SELECT count(*) FROM rowguard.revocations') revocations," \
@@ -244,7 +245,7 @@ pair() {
 # explain NAME ROLE SQL...: EXPLAIN (ANALYZE, BUFFERS) after one warm-up execution, with the
 # session identity set for bench_app; saved in $OUT/plan-NAME.txt. The BYPASSRLS role of
 # the literal queries presents no token, as in its pgbench scripts: with role binding on,
-# the token would make it bench_app, and its "literal" plan would carry the policy.
+# the token would make it bench_user, and its "literal" plan would carry the policy.
 explain() {
   local name=$1 role=$2 sql=$3 opts=${4:-} auth="SELECT rowguard.authenticate(:'tok', false) IS NOT NULL AS authenticated"
   [[ $role == bench_bypass ]] && auth="SELECT true AS no_token"

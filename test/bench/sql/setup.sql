@@ -8,18 +8,21 @@
 CREATE EXTENSION rowguard;
 
 -- bench_owner owns the tables (RLS is forced, so the owner is bound too);
--- bench_app runs protected queries; bench_bypass runs the hand-written literal queries;
+-- bench_app runs protected queries (its tokens name bench_user, the NOLOGIN role they are
+-- bound to when role binding is on: 0.3.0 binds no LOGIN role, docs/roles.md);
+-- bench_bypass runs the hand-written literal queries;
 -- bench_nocache verifies without the verified-token cache (rowguard.cache_size is
 -- superuser-only, so it is a setting of the role).
 CREATE ROLE bench_owner;
 CREATE ROLE bench_app LOGIN NOBYPASSRLS;
+CREATE ROLE bench_user NOLOGIN NOBYPASSRLS;
 CREATE ROLE bench_bypass LOGIN BYPASSRLS;
 CREATE ROLE bench_nocache LOGIN NOBYPASSRLS;
 ALTER ROLE bench_nocache SET rowguard.cache_size = 0;
 CREATE SCHEMA bench AUTHORIZATION bench_owner;
-GRANT USAGE ON SCHEMA bench TO bench_app, bench_bypass, bench_nocache;
+GRANT USAGE ON SCHEMA bench TO bench_app, bench_user, bench_bypass, bench_nocache;
 ALTER DEFAULT PRIVILEGES FOR ROLE bench_owner IN SCHEMA bench
-    GRANT SELECT ON TABLES TO bench_app, bench_bypass, bench_nocache;
+    GRANT SELECT ON TABLES TO bench_app, bench_user, bench_bypass, bench_nocache;
 
 -- Every key of the fixtures (private JWKs, so rowguard.sign can mint with them).
 SELECT count(rowguard.add_key(k::jsonb)) AS keys
@@ -38,7 +41,7 @@ CREATE FUNCTION bench.claims(t int, jti text) RETURNS jsonb
     SELECT jsonb_build_object(
         'iss', 'https://issuer.example', 'aud', 'rowguard-bench',
         'sub', '6a1f4c2e-8d3b-4f7a-9c1e-2b5d7e9f0a13', 'iat', 1700000000, 'exp', 4102444800,
-        'jti', jti, 'tenant_id', bench.tenant_uuid(t), 'role', 'bench_app',
+        'jti', jti, 'tenant_id', bench.tenant_uuid(t), 'role', 'bench_user',
         'roles', jsonb_build_array('reader', 'writer'), 'scope', 'orders:read orders:write')
 $$;
 
@@ -61,7 +64,7 @@ BEGIN
     EXECUTE format('ALTER TABLE bench.%I ADD PRIMARY KEY (id)', tbl);
     EXECUTE format('CREATE INDEX %I ON bench.%I (tenant_id, created_at)', tbl || '_tenant_idx', tbl);
     EXECUTE format('ALTER TABLE bench.%I OWNER TO bench_owner', tbl);
-    EXECUTE format('GRANT SELECT ON bench.%I TO bench_app, bench_bypass, bench_nocache', tbl);
+    EXECUTE format('GRANT SELECT ON bench.%I TO bench_app, bench_user, bench_bypass, bench_nocache', tbl);
     IF policy = 'rowguard' THEN
         PERFORM rowguard.tenant_policy(format('bench.%I', tbl)::regclass);
     ELSIF policy = 'postgrest' THEN
@@ -82,4 +85,4 @@ SELECT a.alg, g, rowguard.sign(bench.claims(7, a.alg || '-' || g), lower(a.alg) 
                     'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']) a(alg),
        generate_series(1, :ntokens) g;
 ALTER TABLE bench.tokens OWNER TO bench_owner;
-GRANT SELECT ON bench.tokens TO bench_app, bench_bypass, bench_nocache;
+GRANT SELECT ON bench.tokens TO bench_app, bench_user, bench_bypass, bench_nocache;
