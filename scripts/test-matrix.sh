@@ -34,7 +34,7 @@ source "$SRC/scripts/pg-roots.sh"
 
 # Integration scripts (test/integration/NAME.sh) run in every root, in this order; a name
 # whose script does not exist in this tree is left out with a note.
-MATRIX_INTEGRATION=(pgbouncer_load hostile_sql upgrade harden_owner startup_token token_secrecy)
+MATRIX_INTEGRATION=(pgbouncer_load hostile_sql upgrade harden_owner startup_token)
 
 JOBS=${ROWGUARD_JOBS:-2}
 TIMEOUT=${ROWGUARD_SUITE_TIMEOUT:-3600}
