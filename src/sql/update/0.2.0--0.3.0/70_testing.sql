@@ -278,13 +278,6 @@ BEGIN
             samples := samples || v.sample;
         END LOOP;
         -- How many rows each owns (row level security is off for the caller).
-        IF EXISTS (SELECT FROM pg_prepared_statements p WHERE p.name = prepared) THEN
-            EXECUTE format('DEALLOCATE %I', prepared);
-        END IF;
-        generic_stmt := format('SELECT count(*) FILTER (WHERE NOT (%s)), count(*) FROM %s',
-                               (SELECT string_agg(format('(%I::text = $1[%s]) IS TRUE', t_cols[k], k), ' AND ')
-                                  FROM generate_subscripts(t_cols, 1) k),
-                               t_rel);
         FOR i IN 1 .. cardinality(ids) LOOP
             own_pred := (SELECT string_agg(format('(%I::text = %L) IS TRUE', t_cols[k],
                                                   ids[i] #>> string_to_array(t_claims[k], '.')), ' AND ')
