@@ -2,7 +2,9 @@
 // per (issuer, jti) and per (issuer, sub), remembered in a bounded per-backend cache
 // (lifecycle_bridge.hpp) that a relcache invalidation of the table empties, so a
 // backend's cost and memory do not grow with the table (docs/functions.md,
-// "Revocation"; the figures are in docs/performance.md).
+// "Revocation"; the figures are in docs/performance.md). Preloaded, the answers are
+// also shared by the database's backends until the table changes
+// (shared_revocation_answers.hpp), so a new backend need not open the table.
 extern "C" {
 #include "postgres.h"
 
@@ -26,6 +28,7 @@ extern "C" {
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/lifecycle.hpp"
 #include "rowguard/pg/lifecycle_bridge.hpp"
+#include "rowguard/pg/shared_revocation_answers.hpp"
 
 namespace rowguard::pg {
 namespace {
@@ -53,13 +56,9 @@ std::int64_t FloorUnixSeconds(TimestampTz t) {
 // issuer is NULL or equals `issuer`: for kRevokedJti 1 when any exists (else 0); for
 // kRevokedSub the latest issued_before in Unix seconds, rounded down (else kNoCutoff).
 // Reads with a catalog snapshot and checks no privileges, like the key store.
-std::int64_t Probe(char kind, const char* issuer, const char* value, std::size_t value_length) {
-  const Oid schema = get_namespace_oid("rowguard", true);
-  const Oid table = OidIsValid(schema) ? get_relname_relid("revocations", schema) : InvalidOid;
-  const char* index_name = kind == kRevokedJti ? "revocations_jti_issuer" : "revocations_sub_issuer";
-  const Oid index = OidIsValid(schema) ? get_relname_relid(index_name, schema) : InvalidOid;
+std::int64_t Probe(Oid table, Oid index, char kind, const char* issuer, const char* value,
+                   std::size_t value_length) {
   std::int64_t answer = kind == kRevokedJti ? 0 : kNoCutoff;
-  if (!OidIsValid(table) || !OidIsValid(index)) return answer;  // rowguard 0.1.0 tables
 
   MemoryContext probe_context =
       AllocSetContextCreate(CurrentMemoryContext, "rowguard revocation probe", ALLOCSET_SMALL_SIZES);
@@ -103,11 +102,28 @@ std::int64_t Probe(char kind, const char* issuer, const char* value, std::size_t
   return answer;
 }
 
+// The answer from this backend's cache, else (preloaded) from the answers shared by
+// every backend of the database (shared_revocation_answers.cpp), else from a probe.
 std::int64_t LookUp(char kind, const char* issuer, const char* value, std::size_t length) {
   const std::size_t issuer_length = strlen(issuer);
   std::int64_t answer;
   if (RevocationCacheFind(kind, issuer, issuer_length, value, length, &answer)) return answer;
-  answer = Probe(kind, issuer, value, length);
+  const Oid schema = get_namespace_oid("rowguard", true);
+  const Oid table = OidIsValid(schema) ? get_relname_relid("revocations", schema) : InvalidOid;
+  const char* index_name = kind == kRevokedJti ? "revocations_jti_issuer" : "revocations_sub_issuer";
+  const Oid index = OidIsValid(schema) ? get_relname_relid(index_name, schema) : InvalidOid;
+  if (!OidIsValid(table) || !OidIsValid(index)) {
+    answer = kind == kRevokedJti ? 0 : kNoCutoff;  // rowguard 0.1.0 tables
+  } else if (SharedRevocationFind(table, kind, issuer, issuer_length, value, length, &answer)) {
+    // For tests (client_min_messages = debug2): the table was not probed.
+    ereport(DEBUG2, (errmsg_internal("rowguard: revocation answer shared (%s)",
+                                     kind == kRevokedJti ? "jti" : "sub"),
+                     errhidestmt(true)));
+  } else {
+    const std::uint64_t generation = SharedRevocationBeginProbe();
+    answer = Probe(table, index, kind, issuer, value, length);
+    SharedRevocationRemember(generation, table, kind, issuer, issuer_length, value, length, answer);
+  }
   RevocationCacheInsert(kind, issuer, issuer_length, value, length, answer);
   return answer;
 }

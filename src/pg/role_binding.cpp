@@ -544,8 +544,14 @@ bool BindIdentityRole(Identity* identity, const char** detail) {
   }
   // Memberships, attributes and ownerships change after allow_role: checked again here.
   // BYPASSRLS only with the explicit opt-in (privileged_binding.cpp); a superuser never.
-  const bool allow_bypassrls = PrivilegedBindingAllowed(role, IdentityIss(identity));
-  if (const char* hazard = RoleBindingHazard(role, allow_bypassrls)) {
+  // The opt-in only removes hazards (allow_bypassrls skips the BYPASSRLS parts), so it
+  // is read only for a role that is hazardous without it: a new backend binding an
+  // ordinary role does not open rowguard.privileged_role_bindings.
+  const char* hazard = RoleBindingHazard(role, false);
+  if (hazard != nullptr && PrivilegedBindingAllowed(role, IdentityIss(identity))) {
+    hazard = RoleBindingHazard(role, true);
+  }
+  if (hazard != nullptr) {
     snprintf(role_detail, sizeof(role_detail), "role %s named by the token %s", safe, hazard);
     return false;
   }

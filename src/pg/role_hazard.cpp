@@ -175,14 +175,20 @@ bool Hazardous(Oid role, bool allow_bypassrls) {
   Oid* reached = nullptr;
   int reached_count = 0;
   bool hazardous = ReachesPrivilegedRole(role, allow_bypassrls, &reached, &reached_count);
-  static const char* const kPredefined[] = {"pg_execute_server_program", "pg_read_server_files",
-                                            "pg_write_server_files", "pg_read_all_data",
-                                            "pg_write_all_data"};
-  for (const char* name : kPredefined) {
+  // Predefined roles have fixed OIDs (pg_authid.dat) and reserved names: no name
+  // lookups (five catalog cache misses in a new backend).
+  static const struct {
+    Oid oid;
+    const char* name;
+  } kPredefined[] = {{ROLE_PG_EXECUTE_SERVER_PROGRAM, "pg_execute_server_program"},
+                     {ROLE_PG_READ_SERVER_FILES, "pg_read_server_files"},
+                     {ROLE_PG_WRITE_SERVER_FILES, "pg_write_server_files"},
+                     {ROLE_PG_READ_ALL_DATA, "pg_read_all_data"},
+                     {ROLE_PG_WRITE_ALL_DATA, "pg_write_all_data"}};
+  for (const auto& predefined : kPredefined) {
     if (hazardous) break;
-    const Oid predefined = get_role_oid(name, true);
-    if (OidIsValid(predefined) && is_member_of_role(role, predefined)) {
-      snprintf(reason, sizeof(reason), "is a member of %s", name);
+    if (is_member_of_role(role, predefined.oid)) {
+      snprintf(reason, sizeof(reason), "is a member of %s", predefined.name);
       hazardous = true;
     }
   }

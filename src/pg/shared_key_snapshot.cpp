@@ -40,6 +40,7 @@ extern "C" {
 #include "rowguard/pg/hooks.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/shared_key_snapshot.hpp"
+#include "rowguard/pg/shared_revocation_answers.hpp"
 #include "rowguard/pg/token_error.hpp"
 
 namespace rowguard::pg {
@@ -557,6 +558,7 @@ void OnXactEvent(XactEvent event, void*) {
 
 void SharedKeySnapshotInit() {
   if (!process_shared_preload_libraries_in_progress) return;
+  SharedRevocationAnswersInit();  // the same setting turns both on
   ChainHook(shmem_request_hook, previous_shmem_request_hook, RequestShmem);
   ChainHook(shmem_startup_hook, previous_shmem_startup_hook, StartupShmem);
   RegisterXactCallback(OnXactEvent, nullptr);
@@ -564,10 +566,13 @@ void SharedKeySnapshotInit() {
 }
 
 void SharedKeySnapshotNoteChange(const char* table) {
-  if (shared == nullptr) return;
   // Revocations are index probes, never in the snapshot: their (frequent) changes leave
-  // it current.
-  if (strcmp(table, "revocations") == 0) return;
+  // it current, and move only the shared revocation answers' generation.
+  if (strcmp(table, "revocations") == 0) {
+    SharedRevocationNoteChange();
+    return;
+  }
+  if (shared == nullptr) return;
   pending_change = true;
 }
 

@@ -15,6 +15,11 @@
 #   - inside the transaction that changes the keys the tables are read (own changes
 #     seen; a rollback leaves the others unchanged); a prepared transaction's change is
 #     seen once COMMIT PREPARED ran; DROP and CREATE EXTENSION leave no old key behind;
+#   - revocations (shared revocation answers, preloaded): a second new backend uses the
+#     answers the first one probed; revoke_token and revoke_subject in one session are
+#     seen by the very next new backend; the revoking transaction sees its own change; a
+#     rollback changes nothing; a probe waiting on a revoking transaction's lock refuses;
+#     a prepared revocation is seen once COMMIT PREPARED ran;
 #   - with rowguard.shared_key_store_size too small, or 0, verification works as before.
 #
 # Environment: ROWGUARD_ROOT, PGBIN (scripts/test.sh exports both).
@@ -258,6 +263,116 @@ admin.execute("COMMIT PREPARED 'rowguard_shared_keys'")
 check("COMMIT PREPARED: the next new backend accepts it", accepted(tok["valid_hs384"]))
 admin.execute("SELECT rowguard.remove_key('hs384-key')")
 check("removed after the prepared transaction: refused", not accepted(tok["valid_hs384"]))
+
+# --- shared revocation answers -----------------------------------------------------------------
+# Preloaded (store size > 0), the answers of the revocation probes are shared by the new
+# backends of a database until rowguard.revocations changes; every revocation must still
+# be seen by the very next new backend. Tokens with a jti and a sub, never seen before.
+def rv_token(jti, sub="rv-user", iat_ago=60):
+    claims = json.dumps({"sub": sub, "jti": jti, "iat": int(time.time()) - iat_ago,
+                         "exp": 4102444800, "iss": "https://issuer.example", "aud": "rowguard-tests"})
+    return admin.execute("SELECT rowguard.sign(%s::jsonb, 'hs256-key')", [claims]).fetchone()[0]
+
+
+def shared_notes(snap_all):
+    return sorted(n for n in snap_all if n.startswith("rowguard: revocation answer shared"))
+
+
+def fresh_notes(token):
+    notes = []
+    with connect(user="app", debug=True) as c:
+        c.add_notice_handler(lambda d: notes.append(d.message_primary or ""))
+        try:
+            c.execute("SELECT rowguard.verify(%s) ->> 'sub'", [token]).fetchone()
+            state = "ok"
+        except psycopg.Error as e:
+            state = e.sqlstate
+    return state, shared_notes(notes)
+
+
+tag = mode  # distinct jti and sub per run: answers of an earlier run never apply
+rv1, rv2 = rv_token(f"rv-1-{tag}", f"rv-user-{tag}"), rv_token(f"rv-2-{tag}", f"rv-user-{tag}")
+state, notes = fresh_notes(rv1)
+check("revocation: a token never seen is probed and accepted", state == "ok" and notes == [],
+      f"{state} {notes}")
+state, notes = fresh_notes(rv1)
+if mode == "off":
+    check("  store off: the next new backend probes again", state == "ok" and notes == [],
+          f"{state} {notes}")
+else:
+    check("  the next new backend uses the shared answers (jti and sub), accepted",
+          state == "ok" and notes == ["rowguard: revocation answer shared (jti)",
+                                      "rowguard: revocation answer shared (sub)"],
+          f"{state} {notes}")
+admin.execute("SELECT rowguard.revoke_token(%s)", [f"rv-1-{tag}"])
+state, notes = fresh_notes(rv1)
+check("revoke_token in one session: the very next new backend refuses the token",
+      state == "28000" and notes == [], f"{state} {notes}")
+state, _ = fresh_notes(rv2)
+check("  another jti of the same subject is still accepted", state == "ok", state)
+fresh_notes(rv2)  # its answers shared now
+admin.execute("SELECT rowguard.revoke_subject(%s)", [f"rv-user-{tag}"])
+state, _ = fresh_notes(rv2)
+check("revoke_subject: the very next new backend refuses a token issued before",
+      state == "28000", state)
+rv3 = rv_token(f"rv-3-{tag}", f"rv-other-{tag}")
+fresh_notes(rv3)
+state, _ = fresh_notes(rv3)
+check("  a token of another subject accepted (and its answers shared)", state == "ok", state)
+with connect() as c:
+    c.execute("BEGIN")
+    c.execute("SELECT rowguard.revoke_token(%s)", [f"rv-3-{tag}"])
+    try:
+        c.execute("SELECT rowguard.verify(%s)", [rv3])
+        inside = "ok"
+    except psycopg.Error as e:
+        inside = e.sqlstate
+    check("  inside the revoking transaction the token is refused (its own change seen)",
+          inside == "28000", inside)
+    c.execute("ROLLBACK")
+state, _ = fresh_notes(rv3)
+check("  rolled back: the next new backend accepts it", state == "ok", state)
+# A probe that waits for a revoking transaction's lock (it took its generation before the
+# commit): refused, and so is the next new backend.
+rv4 = rv_token(f"rv-4-{tag}", f"rv-four-{tag}")
+changer = connect()
+changer.execute("BEGIN")
+changer.execute("LOCK TABLE rowguard.revocations IN ACCESS EXCLUSIVE MODE")
+changer.execute("SELECT rowguard.revoke_token(%s)", [f"rv-4-{tag}"])
+result = {}
+t = threading.Thread(target=lambda: result.update(r=fresh_notes(rv4)))
+t.start()
+deadline = time.monotonic() + 60
+waiting = False
+while time.monotonic() < deadline and not waiting:
+    waiting = admin.execute("""SELECT EXISTS (SELECT FROM pg_locks
+        WHERE relation = 'rowguard.revocations'::regclass AND NOT granted)""").fetchone()[0]
+    time.sleep(0.05)
+check("  a new backend's probe waits on rowguard.revocations", waiting)
+changer.execute("COMMIT")
+t.join(60)
+changer.close()
+check("  the waiting backend refuses the token revoked meanwhile",
+      result.get("r", ("none",))[0] == "28000", repr(result.get("r")))
+state, _ = fresh_notes(rv4)
+check("  and so does the next new backend", state == "28000", state)
+# A prepared transaction's revocation (committed later, in another session): this
+# database probes its table from then on.
+rv5 = rv_token(f"rv-5-{tag}", f"rv-five-{tag}")
+fresh_notes(rv5)
+state, _ = fresh_notes(rv5)
+check("  a fifth token accepted (answers shared)", state == "ok", state)
+with connect() as c:
+    c.execute("BEGIN")
+    c.execute("SELECT rowguard.revoke_token(%s)", [f"rv-5-{tag}"])
+    c.execute("PREPARE TRANSACTION 'rowguard_shared_revocation'")
+state, _ = fresh_notes(rv5)
+check("  revocation prepared, not committed: accepted", state == "ok", state)
+admin.execute("COMMIT PREPARED 'rowguard_shared_revocation'")
+state, notes = fresh_notes(rv5)
+check("  COMMIT PREPARED: the next new backend refuses it, probing the table",
+      state == "28000" and notes == [], f"{state} {notes}")
+admin.execute("DELETE FROM rowguard.revocations")
 
 # --- DROP and CREATE EXTENSION --------------------------------------------------------------
 check("before DROP EXTENSION: postgres' shared-kid token accepted", accepted(tok_main))

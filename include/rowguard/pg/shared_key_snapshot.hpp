@@ -21,12 +21,13 @@ struct BindingRow {
 };
 
 // _PG_init, preloaded only: requests the shared area and its lock, installs the
-// transaction callback that publishes a change at commit.
+// transaction callback that publishes a change at commit. Also sets up the shared
+// revocation answers (shared_revocation_answers.hpp), which the same setting turns on.
 void SharedKeySnapshotInit();
 
 // The statement trigger rowguard._keys_changed() on `table` (a table of schema
 // rowguard, by name) of this transaction: a change that, once committed, makes the
-// database's snapshot stale.
+// database's snapshot stale (for rowguard.revocations: its shared revocation answers).
 void SharedKeySnapshotNoteChange(const char* table);
 
 // The rows of this database from its snapshot, in CurrentMemoryContext, building and
