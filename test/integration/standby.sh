@@ -7,7 +7,9 @@
 # token switches current_user on the standby, and a replayed disallow_role ends it.
 # Both servers preload rowguard: the primary's new backends are served by the shared key
 # snapshot, the standby's never use it (no trigger runs there) and read the replayed tables:
-# a key added, replaced and removed on the primary is seen by the next new standby backend.
+# a key added, replaced and removed on the primary is seen by the next new standby backend,
+# and so is a revocation (the primary's backends share revocation answers, the standby's
+# probe the replayed table).
 #
 # Environment: ROWGUARD_ROOT, PGBIN (scripts/test.sh exports both).
 set -euo pipefail
@@ -300,6 +302,43 @@ check("standby: key added back: accepted by a new backend", (state, sub) == ("ok
 state, sub, snap = fresh(primary_dsn, tok["valid_hs384"])
 check("primary: key added back: accepted by a new backend", (state, sub) == ("ok", "valid-user"),
       f"{state} {sub} {snap}")
+
+# Revocations: the primary's new backends share the revocation probes' answers (shared
+# revocation answers), the standby's never do (no trigger runs there) and probe the
+# replayed table: a revocation on the primary is seen by the next new backend of both.
+def fresh_rv(dsn, token):
+    notes = []
+    with connect(dsn, options="-c client_min_messages=debug2") as c:
+        c.add_notice_handler(lambda d: notes.append(d.message_primary or ""))
+        try:
+            c.execute("SELECT rowguard.verify(%s)", [token]).fetchone()
+            state = "ok"
+        except psycopg.Error as e:
+            state = e.sqlstate
+    return state, [n for n in notes if "revocation answer shared" in n]
+
+
+rv = primary.execute("""SELECT rowguard.sign('{"sub":"sb-rv","jti":"sb-rv-1","iat":1700000000,
+                                               "exp":4102444800}', 'hs384-key')""").fetchone()[0]
+fresh_rv(primary_dsn, rv)
+state, notes = fresh_rv(primary_dsn, rv)
+check("primary: a second new backend uses the shared revocation answers",
+      state == "ok" and len(notes) == 2, f"{state} {notes}")
+fresh_rv(sb, rv)
+state, notes = fresh_rv(sb, rv)
+check("standby: new backends accept it and share no revocation answer",
+      (state, notes) == ("ok", []), f"{state} {notes}")
+primary.execute("SELECT rowguard.revoke_token('sb-rv-1')")
+state, notes = fresh_rv(primary_dsn, rv)
+check("primary: revoked: the next new backend refuses it", state == "28000", f"{state} {notes}")
+wait_replay("revoke_token('sb-rv-1')")
+state, notes = fresh_rv(sb, rv)
+check("standby: revoked on the primary: the next new standby backend refuses it",
+      (state, notes) == ("28000", []), f"{state} {notes}")
+primary.execute("DELETE FROM rowguard.revocations WHERE jti = 'sb-rv-1'")
+wait_replay("the revocation deleted")
+check("standby: revocation deleted on the primary: accepted again by a new backend",
+      fresh_rv(sb, rv)[0] == "ok")
 
 # --- 3. a revocation on the primary reaches standby backends that hold the identity -------
 print("revocation on the primary while standby backends hold the identity:")
