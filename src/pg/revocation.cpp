@@ -56,9 +56,12 @@ std::int64_t FloorUnixSeconds(TimestampTz t) {
 // issuer is NULL or equals `issuer`: for kRevokedJti 1 when any exists (else 0); for
 // kRevokedSub the latest issued_before in Unix seconds, rounded down (else kNoCutoff).
 // Reads with a catalog snapshot and checks no privileges, like the key store.
-std::int64_t Probe(Oid table, Oid index, char kind, const char* issuer, const char* value,
+std::int64_t Probe(Oid schema, Oid table, char kind, const char* issuer, const char* value,
                    std::size_t value_length) {
   std::int64_t answer = kind == kRevokedJti ? 0 : kNoCutoff;
+  const char* index_name = kind == kRevokedJti ? "revocations_jti_issuer" : "revocations_sub_issuer";
+  const Oid index = get_relname_relid(index_name, schema);
+  if (!OidIsValid(index)) return answer;  // rowguard 0.1.0 tables
 
   MemoryContext probe_context =
       AllocSetContextCreate(CurrentMemoryContext, "rowguard revocation probe", ALLOCSET_SMALL_SIZES);
@@ -110,9 +113,7 @@ std::int64_t LookUp(char kind, const char* issuer, const char* value, std::size_
   if (RevocationCacheFind(kind, issuer, issuer_length, value, length, &answer)) return answer;
   const Oid schema = get_namespace_oid("rowguard", true);
   const Oid table = OidIsValid(schema) ? get_relname_relid("revocations", schema) : InvalidOid;
-  const char* index_name = kind == kRevokedJti ? "revocations_jti_issuer" : "revocations_sub_issuer";
-  const Oid index = OidIsValid(schema) ? get_relname_relid(index_name, schema) : InvalidOid;
-  if (!OidIsValid(table) || !OidIsValid(index)) {
+  if (!OidIsValid(table)) {
     answer = kind == kRevokedJti ? 0 : kNoCutoff;  // rowguard 0.1.0 tables
   } else if (SharedRevocationFind(table, kind, issuer, issuer_length, value, length, &answer)) {
     // For tests (client_min_messages = debug2): the table was not probed.
@@ -121,7 +122,7 @@ std::int64_t LookUp(char kind, const char* issuer, const char* value, std::size_
                      errhidestmt(true)));
   } else {
     const std::uint64_t generation = SharedRevocationBeginProbe();
-    answer = Probe(table, index, kind, issuer, value, length);
+    answer = Probe(schema, table, kind, issuer, value, length);
     SharedRevocationRemember(generation, table, kind, issuer, issuer_length, value, length, answer);
   }
   RevocationCacheInsert(kind, issuer, issuer_length, value, length, answer);
