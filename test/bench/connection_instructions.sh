@@ -24,6 +24,10 @@
 #
 #   test/bench/connection_instructions.sh      (about 5 minutes: valgrind is slow)
 #
+# Before each valgrind run, BENCH_PLAIN connections of each side [100; 0: none] run under
+# the ordinary postmaster for their minor page faults (nearly deterministic; not counted
+# by callgrind) and server CPU (noisy) per connection.
+#
 # Environment [defaults]: BENCH_CONNECTIONS [5], BENCH_KEYS [10000; 0 skips N3b],
 # BENCH_ROWS rows per table [100000], BENCH_REVOCATIONS [1000000], BENCH_TOP [40] lines of
 # the difference, BENCH_OUT [/tmp/rowguard-instr-<pid>], ROWGUARD_BENCH_PORT [55432],
@@ -35,7 +39,7 @@ cd "$ROOT"
 # shellcheck source=scripts/pg-cluster.sh
 source scripts/pg-cluster.sh
 N=${BENCH_CONNECTIONS:-5}; NKEYS=${BENCH_KEYS:-10000}; ROWS=${BENCH_ROWS:-100000}
-NREVOKED=${BENCH_REVOCATIONS:-1000000}; TOP=${BENCH_TOP:-40}
+NREVOKED=${BENCH_REVOCATIONS:-1000000}; TOP=${BENCH_TOP:-40}; PLAIN=${BENCH_PLAIN:-100}
 OUT=${BENCH_OUT:-/tmp/rowguard-instr-$$}
 SQL=test/bench/sql
 command -v valgrind >/dev/null || { echo "connection_instructions.sh: needs valgrind" >&2; exit 2; }
@@ -133,8 +137,30 @@ inclusive() {
            c = $1; gsub(",", "", c); $1 = ""; sub(/^ +/, ""); sub(/^\([0-9.]+%\) +/, ""); sub(/^\* +/, "");
            if ($0 != "") print c "\t" $0 }'
 }
+# plain SIDE COUNT: COUNT new connections of side A or B under the ordinary postmaster;
+# prints the minor page faults and the server CPU (microseconds) per connection, from the
+# postmaster's cminflt and cutime + cstime (its exited children; /proc/PID/stat fields
+# 11, 16, 17). Faults are nearly deterministic; the CPU is as noisy as the machine.
+plain() {
+  local side=$1 n=$2 script pm s0 s1 hz
+  [[ $side == A ]] && script=$SCRIPT_A || script=$SCRIPT_B
+  pm=$(head -n1 "$DATA/postmaster.pid"); hz=$(getconf CLK_TCK)
+  s0=$(awk '{ print $11, $16 + $17 }' "/proc/$pm/stat")
+  "$PGBIN/pgbench" -n -C -M prepared -t "$n" -U bench_app -h "$PGHOST" -p "$PORT" \
+    -D tok_es="$TOKEN_ES" -D claims="$CLAIMS" -D nt=100 -D per=$((ROWS / 100)) -D t="$TENANT_N" \
+    -f "$script" postgres >"$OUT/pgbench-plain-$side.log" 2>&1 ||
+    { cat "$OUT/pgbench-plain-$side.log" >&2; return 1; }
+  sleep 1
+  s1=$(awk '{ print $11, $16 + $17 }' "/proc/$pm/stat")
+  awk -v a="$s0" -v b="$s1" -v n="$n" -v hz="$hz" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    printf "%.0f %.0f", (y[1] - x[1]) / n, (y[2] - x[2]) * 1e6 / hz / n }'
+}
 measure() { # measure LABEL
-  local label=$1 a b fa fb sa sb
+  local label=$1 a b fa fb sa sb pa pb
+  if ((PLAIN > 0)); then
+    plain A 2 >/dev/null; plain B 2 >/dev/null
+    pa=$(plain A "$PLAIN"); pb=$(plain B "$PLAIN")
+  fi
   start_valgrind
   connect A 2 >/dev/null; connect B 2 >/dev/null     # warm-up: snapshot, init file
   mapfile -t fa < <(connect A "$N")
@@ -145,6 +171,10 @@ measure() { # measure LABEL
   echo "== $label: instructions per new connection (min median max of $N backends)"
   printf '  A rowguard.authenticate + lookup: %s\n  B PostgREST set_config + lookup:  %s\n' "$sa" "$sb"
   awk -v a="$a" -v b="$b" 'BEGIN { printf "  A - B = %d instructions (%.1f%% of B); B/A = %.3f\n", a - b, (a - b) * 100 / b, b / a }'
+  if ((PLAIN > 0)); then
+    printf '  without valgrind, %d connections each: minor page faults, server CPU (us) per connection: A %s, B %s\n' \
+      "$PLAIN" "$pa" "$pb"
+  fi
   # The backend closest to each median, kept, and the difference by function.
   local ma mb f
   ma=$(for f in "${fa[@]}"; do echo "$(total "$f") $f"; done | sort -n | awk -v m="$a" '$1 == m { print $2; exit }')
