@@ -29,6 +29,7 @@ extern "C" {
 #include "rowguard/pg/lifecycle.hpp"
 #include "rowguard/pg/lifecycle_bridge.hpp"
 #include "rowguard/pg/shared_revocation_answers.hpp"
+#include "rowguard/pg/token_error.hpp"
 
 namespace rowguard::pg {
 namespace {
@@ -117,7 +118,7 @@ std::int64_t LookUp(char kind, const char* issuer, const char* value, std::size_
     answer = kind == kRevokedJti ? 0 : kNoCutoff;  // rowguard 0.1.0 tables
   } else if (SharedRevocationFind(table, kind, issuer, issuer_length, value, length, &answer)) {
     // For tests (client_min_messages = debug2): the table was not probed.
-    ereport(DEBUG2, (errmsg_internal("rowguard: revocation answer shared (%s)",
+    ereport(DEBUG2, (errmsg_internal(ROWGUARD_LOG_PREFIX "revocation answer shared (%s)",
                                      kind == kRevokedJti ? "jti" : "sub"),
                      errhidestmt(true)));
   } else {
