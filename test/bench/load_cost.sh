@@ -6,6 +6,12 @@
 #   test/bench/load_cost.sh A.so B.so ...    each build in turn (installed into
 #                                            `pg_config --pkglibdir`, the one installed
 #                                            before is put back at the end)
+#   LOAD_COST_SETTINGS_IN_CONF=1 test/bench/load_cost.sh ...
+#       the same with every rowguard.* setting but rowguard.token written into
+#       postgresql.conf at its default value: the server then holds a placeholder for
+#       each before the library loads, and PostgreSQL 15 defines a setting that has a
+#       placeholder without re-sorting its whole settings array (docs/performance.md,
+#       "Loading rowguard.so")
 #
 # Manual (not in scripts/test.sh): needs valgrind, and a private PostgreSQL first in PATH
 # (PG_CONFIG / pg_config), with rowguard installed. Runs as root (the server runs as the
@@ -24,6 +30,9 @@
 #    token): the whole difference, and inclusively PostgreSQL's load_external_function
 #    (dlopen + magic block + _PG_init), dlopen, the relocations it does, _PG_init and the
 #    settings it defines (DefineCustom*Variable).
+# With LOAD_COST_SETTINGS_IN_CONF=1 the single-user backend itself reads postgresql.conf
+# and creates the placeholders (both runs pay that, so `SELECT 1` costs more); in a
+# server the postmaster creates them once and every backend inherits them.
 # A single-user backend ends with a shutdown checkpoint whose buffer count varies between
 # runs by a few thousand instructions per buffer; the load figures below do not include it.
 set -euo pipefail
@@ -52,10 +61,19 @@ as_server() { # the server's user: postgres when run as root
 }
 [[ $(id -u) == 0 ]] && chown postgres "$WORK"
 as_server "$BIN/initdb" --no-sync -A trust -U postgres -D "$WORK/data" >/dev/null
-single() { # single-user backend reading SQL from stdin; extra args before it
+single() { # single-user backend reading SQL from stdin, one statement a line; extra args before it
   as_server "$@" "$BIN/postgres" --single -D "$WORK/data" -c fsync=off postgres
 }
 echo 'CREATE EXTENSION rowguard;' | single env >/dev/null 2>&1
+if [[ ${LOAD_COST_SETTINGS_IN_CONF:-0} == 1 ]]; then
+  printf '%s\n' 'SELECT rowguard.is_authenticated();' \
+    "SELECT name || ' = ' || quote_literal(reset_val) AS line FROM pg_settings WHERE name LIKE 'rowguard.%' AND name <> 'rowguard.token' ORDER BY name;" |
+    single env 2>/dev/null | sed -n 's/^[[:space:]]*1: line = "\(.*\)"[[:space:]]*(typeid.*/\1/p' \
+    >"$WORK/settings.conf"
+  [[ -s "$WORK/settings.conf" ]] || { echo "load_cost.sh: could not list the settings" >&2; exit 1; }
+  echo "postgresql.conf: $(wc -l <"$WORK/settings.conf") rowguard settings at their defaults"
+  as_server tee -a "$WORK/data/postgresql.conf" <"$WORK/settings.conf" >/dev/null
+fi
 
 BASE_SQL='SELECT 1;'
 LOAD_SQL='SELECT rowguard.is_authenticated();'
