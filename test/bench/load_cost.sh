@@ -52,7 +52,7 @@ SAVED="$WORK/installed.so"
 cp "$LIB/rowguard.so" "$SAVED"
 cleanup() {
   install -m 755 "$SAVED" "$LIB/rowguard.so.load-cost" && mv -f "$LIB/rowguard.so.load-cost" "$LIB/rowguard.so"
-  rm -rf "$WORK"
+  if [[ ${LOAD_COST_KEEP:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 

@@ -99,6 +99,18 @@ done
 [[ -z "$missing" ]]
 check "docs/design.md names every setting" $? "$missing"
 
+# The settings whose placeholders DefineSettings examines before defining them
+# (kPrivilegedSettings in settings.cpp) are every setting it defines but rowguard.token:
+# a setting left out would let a client's connection value displace the server's
+# unnoticed.
+defined=$(grep -A1 'DefineCustom[A-Za-z]*Variable(' src/pg/settings.cpp | grep -o '"rowguard\.[a-z_]*"' |
+  tr -d '"' | grep -vx 'rowguard.token' | sort -u)
+listed=$(sed -n '/kPrivilegedSettings\[\] = {/,/^};/p' src/pg/settings.cpp | grep -o '"rowguard\.[a-z_]*"' |
+  tr -d '"' | sort -u)
+[[ -n "$defined" && "$defined" == "$listed" ]]
+check "kPrivilegedSettings lists every setting but rowguard.token" $? \
+  "$(diff <(echo "$defined") <(echo "$listed") | grep '^[<>]' | tr '\n' ' ')"
+
 # --- nothing outside docs/ points at material outside the repository -----------------
 if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
   hits=$(git -C "$ROOT" grep -n -e 'DESIGN\.md' -e 'CONTRACT\.md' -e '\.\./shared' -- \
