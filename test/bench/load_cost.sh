@@ -29,7 +29,9 @@
 #    `SELECT rowguard.is_authenticated()` (loads the library, calls one function, no
 #    token): the whole difference, and inclusively PostgreSQL's load_external_function
 #    (dlopen + magic block + _PG_init), dlopen, the relocations it does, _PG_init and the
-#    settings it defines (DefineCustom*Variable).
+#    settings it defines (DefineCustom*Variable); and running
+#    `SELECT rowguard.verify('<ES256 token>')` with the fixture key stored: everything a
+#    new backend that was not preloaded pays for its first token.
 # With LOAD_COST_SETTINGS_IN_CONF=1 the single-user backend itself reads postgresql.conf
 # and creates the placeholders (both runs pay that, so `SELECT 1` costs more); in a
 # server the postmaster creates them once and every backend inherits them.
@@ -64,7 +66,12 @@ as_server "$BIN/initdb" --no-sync -A trust -U postgres -D "$WORK/data" >/dev/nul
 single() { # single-user backend reading SQL from stdin, one statement a line; extra args before it
   as_server "$@" "$BIN/postgres" --single -D "$WORK/data" -c fsync=off postgres
 }
-echo 'CREATE EXTENSION rowguard;' | single env >/dev/null 2>&1
+# The ES256 fixture key, stored; its token is verified as the first statement of the
+# third run (the whole cold path of a new backend that was not preloaded).
+JWK=$(sed -n "s/^\\\\set jwk_es256_pub '\(.*\)'\$/\1/p" test/fixtures/keys.psql)
+TOKEN=$(sed -n "s/^\\\\set valid_es256 '\(.*\)'\$/\1/p" test/fixtures/tokens.psql)
+[[ -n "$JWK" && -n "$TOKEN" ]] || { echo "load_cost.sh: no ES256 fixture" >&2; exit 2; }
+printf '%s\n' 'CREATE EXTENSION rowguard;' "SELECT rowguard.add_key('$JWK');" | single env >/dev/null 2>&1
 if [[ ${LOAD_COST_SETTINGS_IN_CONF:-0} == 1 ]]; then
   printf '%s\n' 'SELECT rowguard.is_authenticated();' \
     "SELECT name || ' = ' || quote_literal(reset_val) AS line FROM pg_settings WHERE name LIKE 'rowguard.%' AND name <> 'rowguard.token' ORDER BY name;" |
@@ -77,6 +84,7 @@ fi
 
 BASE_SQL='SELECT 1;'
 LOAD_SQL='SELECT rowguard.is_authenticated();'
+TOKEN_SQL="SELECT rowguard.verify('$TOKEN') ->> 'sub';"
 
 # Inclusive instructions of a function (first match) in callgrind_annotate's listing of
 # functions (not its annotated source, whose call lines start with "=>").
@@ -118,10 +126,11 @@ measure() { # LABEL
   echo "dynamic loader (LD_DEBUG=statistics): the dlopen did $((final - start)) symbol relocations ($((final_cache - start_cache)) from cache)"
 
   local q out
-  for q in base load; do
+  for q in base load token; do
     out="$WORK/callgrind.$q"
     local sql=$BASE_SQL
     [[ $q == load ]] && sql=$LOAD_SQL
+    [[ $q == token ]] && sql=$TOKEN_SQL
     echo "$sql" | single valgrind --tool=callgrind --callgrind-out-file="$out" >/dev/null 2>&1
     callgrind_annotate --inclusive=yes --threshold=100 "$out" >"$out.flat" 2>/dev/null
     callgrind_annotate --inclusive=yes --tree=calling --threshold=100 "$out" >"$out.tree" 2>/dev/null
@@ -146,6 +155,12 @@ measure() { # LABEL
   echo "    dlopen:                               $(fmt "$dlopen") (of which relocation $(fmt "$reloc"))"
   echo "    _PG_init:                             $(fmt "$pginit") (of which the settings $(fmt "$settings"))"
   echo "    rest (magic block, dlsym):            $(fmt $((lef - dlopen - pginit)))"
+  local token ckpt_token verify
+  token=$(awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }' "$WORK/callgrind.token.flat")
+  ckpt_token=$(inclusive "$WORK/callgrind.token.flat" ':CreateCheckPoint ')
+  verify=$(inclusive "$WORK/callgrind.token.flat" ':rowguard_verify ')
+  echo "  first statement verifying an ES256 token (a literal), over SELECT 1:"
+  echo "                                          $(fmt $(((token - ckpt_token) - (base - ckpt_base)))) (rowguard_verify $(fmt "$verify"))"
 }
 
 if (($# == 0)); then
