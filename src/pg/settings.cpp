@@ -96,7 +96,8 @@ constexpr const char* kPrivilegedSettings[] = {
 // silently switched off). That is detected here, before the settings are defined, for
 // the placeholders of the settings above (names compare case-insensitively:
 // "ROWGUARD.leeway" is rowguard.leeway); a placeholder of a name rowguard does not
-// define displaces nothing, and MarkGUCPrefixReserved removes it.
+// define displaces nothing (MarkGUCPrefixReserved removes it when its prefix is spelled
+// "rowguard"; docs/settings.md, "Load order and placeholders").
 bool IsUnprivilegedBaseValue(const struct config_generic* variable) {
   if ((variable->flags & GUC_CUSTOM_PLACEHOLDER) == 0) return false;
   const bool unprivileged =
