@@ -137,5 +137,13 @@ SHOW rowguard.audience;
 SELECT rowguard.is_authenticated();
 \c "dbname=contrib_regression user=rowguard_app options=''"
 SELECT verdict(:'valid_hs256') AS plain_connection;
+-- Setting names compare case-insensitively: the same through another spelling.
+\c "dbname=contrib_regression user=rowguard_app options='-c ROWGUARD.Leeway=99999'"
+SELECT verdict(:'valid_hs256') AS overridden_in_capitals;
+SHOW rowguard.leeway;
+-- A rowguard.* name that is no setting displaces nothing: PostgreSQL removes its
+-- placeholder when rowguard reserves the prefix, and tokens are verified.
+\c "dbname=contrib_regression user=rowguard_app options='-c rowguard.no_such_setting=1'"
+SELECT verdict(:'valid_hs256') AS unknown_name_at_connection;
 \c "dbname=contrib_regression user=postgres options='-c rowguard.audience=rowguard-tests'"
 SELECT verdict(:'valid_hs256') AS superuser_option, current_setting('rowguard.audience');

@@ -99,6 +99,18 @@ done
 [[ -z "$missing" ]]
 check "docs/design.md names every setting" $? "$missing"
 
+# The settings whose placeholders DefineSettings examines before defining them
+# (kPrivilegedSettings in settings.cpp) are every setting it defines but rowguard.token:
+# a setting left out would let a client's connection value displace the server's
+# unnoticed.
+defined=$(grep -A1 'DefineCustom[A-Za-z]*Variable(' src/pg/settings.cpp | grep -o '"rowguard\.[a-z_]*"' |
+  tr -d '"' | grep -vx 'rowguard.token' | sort -u)
+listed=$(sed -n '/kPrivilegedSettings\[\] = {/,/^};/p' src/pg/settings.cpp | grep -o '"rowguard\.[a-z_]*"' |
+  tr -d '"' | sort -u)
+[[ -n "$defined" && "$defined" == "$listed" ]]
+check "kPrivilegedSettings lists every setting but rowguard.token" $? \
+  "$(diff <(echo "$defined") <(echo "$listed") | grep '^[<>]' | tr '\n' ' ')"
+
 # --- nothing outside docs/ points at material outside the repository -----------------
 if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
   hits=$(git -C "$ROOT" grep -n -e 'DESIGN\.md' -e 'CONTRACT\.md' -e '\.\./shared' -- \
@@ -112,11 +124,15 @@ fi
 # --- exported symbols -----------------------------------------------------------------
 so="$("$PG_CONFIG" --pkglibdir)/rowguard.so"
 if [[ -f "$so" ]]; then
-  exported=$(nm -D --defined-only "$so" | awk '$2 == "T" {print $3}' | sort)
+  # Every defined dynamic symbol, whatever its type: the standard library's template
+  # instantiations are weak (W) or unique (u) symbols, exported unless the version
+  # script (src/pg/exported_symbols.map) makes them local.
+  exported=$(nm -D --defined-only "$so" | awk '{print $NF}' | sort)
   unexpected=$(grep -v -E '^(_PG_init|Pg_magic_func|pg_finfo_rowguard_[a-z_0-9]+|rowguard_[a-z_0-9]+)$' \
     <<<"$exported" || true)
   [[ -z "$unexpected" ]]
-  check "rowguard.so exports only entry points" $? "$(head -c 300 <<<"$unexpected")"
+  check "rowguard.so exports only entry points (no C++ symbol, weak ones included)" $? \
+    "$(head -c 300 <<<"$unexpected")"
   missing=""
   for sql in src/sql/rowguard--*.sql src/sql/update/*/*.sql; do
     for symbol in $(grep -o "'MODULE_PATHNAME', *'[a-z_0-9]*'" "$sql" | sed "s/.*, *'\(.*\)'/\1/"); do
@@ -141,7 +157,7 @@ if [[ -f "$so" && -f "$fetch_so" ]]; then
   fetch_libs=$(ldd "$fetch_so")
   grep -q 'libcurl' <<<"$fetch_libs"
   check "rowguard_fetch.so links libcurl" $?
-  exported=$(nm -D --defined-only "$fetch_so" | awk '$2 == "T" {print $3}' | sort | tr '\n' ' ')
+  exported=$(nm -D --defined-only "$fetch_so" | awk '{print $NF}' | sort | tr '\n' ' ')
   [[ "$exported" == "Pg_magic_func rowguard_fetch_https_get_v1 " ]]
   check "rowguard_fetch.so exports its entry point and magic block only" $? "$exported"
   entry=$(grep -o 'kFetchEntryName\[\] = "[a-z_0-9]*"' include/rowguard/pg/fetch_module.hpp |

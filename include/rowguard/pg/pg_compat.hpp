@@ -5,8 +5,9 @@
 // against Debian's server headers of 15, 17, 18 and 19~rc1 (scripts/test-matrix.sh
 // builds and tests each; 16 is not in Debian's archive and is covered by the #if's):
 //
-// - 16: the GUC table is a hash; get_guc_variables(&count) returns a palloc'ed array and
-//   GetNumConfigOptions() is gone (CompatFindGucVariable). A check hook's `extra` must
+// - 16: the GUC table is a hash; get_guc_variables(&count) returns a palloc'ed, sorted
+//   array, GetNumConfigOptions() is gone and find_option() is exported (CompatGucVariable,
+//   CompatFindGucAmong). A check hook's `extra` must
 //   come from guc_malloc() and is released with guc_free() (CompatAllocGucExtra); a
 //   malloc'ed extra fails at the next COMMIT/ROLLBACK/RESET/DISCARD ("pfree called with
 //   invalid pointer"). A membership grants SET ROLE only WITH SET (member_can_set_role;
@@ -49,6 +50,7 @@ extern "C" {
 struct JumbleState;
 }
 
+#include <cstddef>
 #include <cstdlib>
 
 namespace rowguard::pg {
@@ -74,39 +76,55 @@ inline void CompatFreeGucExtra(void* block) {
 #endif
 }
 
-// The first GUC variable for which `visit` returns true (the struct lives as long as
-// the server), or nullptr. Up to 15 the variables are a global array; since 16
-// get_guc_variables() returns a palloc'ed copy of the pointers.
+// Looking GUC variables up by name. Up to 15 the variables are a global array sorted by
+// name, searched here by a scan (find_option is static there); since 16 they are a hash
+// table, and find_option() is one lookup, while get_guc_variables() would copy every
+// pointer into a palloc'ed array and sort it (about 0.4M instructions, paid by a new
+// backend's first use: docs/performance.md, "Loading rowguard.so"). Names compare
+// case-insensitively, as PostgreSQL compares them; placeholders are included.
+#if PG_VERSION_NUM < 160000
 template <typename Visit>
-inline struct config_generic* CompatFindGuc(Visit visit) {
-  struct config_generic* found = nullptr;
-#if PG_VERSION_NUM >= 160000
-  int count = 0;
-  struct config_generic** variables = get_guc_variables(&count);
-#else
+inline struct config_generic* CompatScanGucs(Visit visit) {
   struct config_generic** variables = get_guc_variables();
   const int count = GetNumConfigOptions();
-#endif
-  for (int i = 0; i < count && found == nullptr; ++i) {
-    if (visit(variables[i])) found = variables[i];
+  for (int i = 0; i < count; ++i) {
+    if (visit(variables[i])) return variables[i];
   }
-#if PG_VERSION_NUM >= 160000
-  pfree(variables);
+  return nullptr;
+}
 #endif
-  return found;
-}
 
-// Calls `visit` for every GUC variable until it returns true; returns that variable's
-// name (valid while the variable exists), or nullptr.
-inline const char* CompatFindGucVariable(bool (*visit)(const struct config_generic*)) {
-  const struct config_generic* found = CompatFindGuc(visit);
-  return found != nullptr ? found->name : nullptr;
-}
-
-// The GUC variable named `name`, or nullptr.
+// The GUC variable named `name` (a placeholder included), or nullptr.
 inline struct config_generic* CompatGucVariable(const char* name) {
-  return CompatFindGuc(
-      [name](const struct config_generic* variable) { return strcmp(variable->name, name) == 0; });
+#if PG_VERSION_NUM >= 160000
+  return find_option(name, false, true, ERROR);
+#else
+  return CompatScanGucs([name](const struct config_generic* variable) {
+    return pg_strcasecmp(variable->name, name) == 0;
+  });
+#endif
+}
+
+// The first variable among those named in `names` (placeholders included) that `visit`
+// accepts, or nullptr; one pass over the array up to 15 (`visit` asked first, the names
+// only of the variables it accepts), one lookup per name since 16.
+template <std::size_t N, typename Visit>
+inline struct config_generic* CompatFindGucAmong(const char* const (&names)[N], Visit visit) {
+#if PG_VERSION_NUM >= 160000
+  for (const char* name : names) {
+    struct config_generic* variable = find_option(name, false, true, ERROR);
+    if (variable != nullptr && visit(variable)) return variable;
+  }
+  return nullptr;
+#else
+  return CompatScanGucs([&names, &visit](const struct config_generic* variable) {
+    if (!visit(variable)) return false;  // first: `visit` is expected to be the cheaper test
+    for (const char* name : names) {
+      if (pg_strcasecmp(variable->name, name) == 0) return true;
+    }
+    return false;
+  });
+#endif
 }
 
 // This backend's index (0-based) among the MaxBackends regular backends, or -1 for
