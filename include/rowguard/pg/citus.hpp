@@ -23,6 +23,20 @@ void ForwardTokenToCitus(const char* token);
 // going on with its masked text, which Citus would forward. True when it did so.
 bool RunTokenSetLocalForCitus(const Node* statement);
 
+// True when Citus is loaded in this backend (its own citus.propagate_set_commands is
+// defined, not a placeholder a session made up).
+bool CitusLoaded();
+
+// True in a client backend of a database with the citus extension, on its coordinator
+// (citus_is_coordinator()); false, at no cost, without Citus. citus_config.cpp.
+bool CitusCoordinator();
+
+// The router planner hook (citus_router.cpp): installed by _PG_init; told by
+// SetCurrentIdentity when the identity in force changes, so that cached plans routed by
+// the previous identity are planned again.
+void InstallCitusRouter();
+void CitusRouterIdentityChanged();
+
 // True while ForwardTokenToCitus runs its statement: that text must not be masked.
 bool ForwardingTokenToCitus();
 
