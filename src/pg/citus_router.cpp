@@ -69,7 +69,8 @@ uint32 RoutedPlanHash() { return GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum
 
 // Distribution columns of hash-distributed tables, read from pg_dist_partition once per
 // relation and forgotten on any relcache invalidation of it (Citus invalidates the
-// relation's relcache entry when its metadata changes).
+// relation's relcache entry when its metadata changes): key_store.cpp's relcache
+// callback calls CitusRouterRelcacheInvalidated.
 struct DistColumn {
   Oid relid;
   AttrNumber column;  // InvalidAttrNumber: not hash-distributed
@@ -78,25 +79,10 @@ constexpr int kDistCacheSize = 64;
 DistColumn dist_cache[kDistCacheSize];
 int dist_cache_used = 0;
 int dist_cache_next = 0;
-bool relcache_callback_registered = false;
-
-void ForgetDistColumns(Datum, Oid relid) {
-  if (!OidIsValid(relid)) {
-    dist_cache_used = 0;
-    return;
-  }
-  for (int i = 0; i < dist_cache_used; ++i) {
-    if (dist_cache[i].relid == relid) dist_cache[i].relid = InvalidOid;
-  }
-}
 
 AttrNumber DistributionColumn(Oid relid) {
   for (int i = 0; i < dist_cache_used; ++i) {
     if (dist_cache[i].relid == relid) return dist_cache[i].column;
-  }
-  if (!relcache_callback_registered) {
-    CacheRegisterRelcacheCallback(ForgetDistColumns, (Datum)0);
-    relcache_callback_registered = true;
   }
   AttrNumber column = InvalidAttrNumber;
   if (SPI_connect() != SPI_OK_CONNECT) return InvalidAttrNumber;
@@ -257,6 +243,16 @@ void InstallCitusRouter() {
       &setting_citus_router, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   previous_planner = planner_hook;
   planner_hook = RouterPlanner;
+}
+
+void CitusRouterRelcacheInvalidated(Oid relid) {
+  if (!OidIsValid(relid)) {
+    dist_cache_used = 0;
+    return;
+  }
+  for (int i = 0; i < dist_cache_used; ++i) {
+    if (dist_cache[i].relid == relid) dist_cache[i].relid = InvalidOid;
+  }
 }
 
 void CitusRouterIdentityChanged() {

@@ -36,6 +36,8 @@ bool CitusCoordinator();
 // the previous identity are planned again.
 void InstallCitusRouter();
 void CitusRouterIdentityChanged();
+// Called by key_store.cpp's relcache callback (InvalidOid: every relation).
+void CitusRouterRelcacheInvalidated(Oid relid);
 
 // True while ForwardTokenToCitus runs its statement: that text must not be masked.
 bool ForwardingTokenToCitus();

@@ -35,7 +35,7 @@ $$;
 
 -- The tables that follow the coordinator, in the order a full copy writes them.
 CREATE FUNCTION rowguard._citus_config_tables()
-    RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
+    RETURNS text[] LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT ARRAY['issuers', 'keys', 'jwks_sources', 'role_bindings',
                  'privileged_role_bindings', 'revocations']
 $$;
