@@ -6,12 +6,12 @@
 // rowguard after citus in shared_preload_libraries), adds the restriction
 //     <distribution column> = <the value of that claim for the identity in force>
 // to a query's WHERE clause when, and only when, the policy in force implies it:
-// - the relation is a hash-distributed Citus table and the rewriter gave its range table
-//   entry exactly one security qual (one PERMISSIVE policy for this role and command, no
-//   RESTRICTIVE one: Citus makes every policy PERMISSIVE on the shards, so with more
-//   than one the shards would OR them), and that qual is
+// - the relation is a hash-distributed Citus table and every security qual the rewriter
+//   gave its range table entry (one per RESTRICTIVE policy, one for the OR of the
+//   PERMISSIVE ones, for this role and command) is
 //   <distribution column> = rowguard.claim[_uuid|_bigint]('<claim>'), alone or as a
-//   conjunct of an AND (combined_policy);
+//   conjunct of an AND (combined_policy), with the same value: Citus makes every policy
+//   PERMISSIVE on the shards (OR-ed), so each one must imply the condition;
 // - the relation is in the top-level FROM list or under inner joins only (never on the
 //   nullable side of an outer join, where a WHERE condition would drop NULL-extended
 //   rows);
@@ -52,12 +52,12 @@ extern "C" {
 #include <cstring>
 
 #include "rowguard/pg/citus.hpp"
+#include "rowguard/pg/settings.hpp"
 
 namespace rowguard::pg {
 namespace {
 
 planner_hook_type previous_planner = nullptr;
-bool setting_citus_router = true;
 
 // A cached plan routed by the identity exists (or may): the next identity change fires
 // the invalidation item.
@@ -157,12 +157,7 @@ Node* RestrictionFromTenantCondition(const Node* qual, Index rtindex, AttrNumber
   return reinterpret_cast<Node*>(restriction);
 }
 
-Node* RestrictionFor(Query* query, Index rtindex) {
-  RangeTblEntry* rte = rt_fetch(rtindex, query->rtable);
-  if (rte->rtekind != RTE_RELATION || list_length(rte->securityQuals) != 1) return nullptr;
-  const Node* qual = static_cast<const Node*>(linitial(rte->securityQuals));
-  AttrNumber column = DistributionColumn(rte->relid);
-  if (column == InvalidAttrNumber) return nullptr;
+Node* RestrictionFromQual(const Node* qual, Index rtindex, AttrNumber column) {
   if (Node* r = RestrictionFromTenantCondition(qual, rtindex, column)) return r;
   if (IsA(qual, BoolExpr) && reinterpret_cast<const BoolExpr*>(qual)->boolop == AND_EXPR) {
     ListCell* cell;
@@ -173,6 +168,29 @@ Node* RestrictionFor(Query* query, Index rtindex) {
     }
   }
   return nullptr;
+}
+
+// The security quals are AND-ed; each is one policy's condition or the OR of several
+// PERMISSIVE ones (any OR fails the match). Only when every one of them implies the same
+// tenant condition is it implied on the shards too, where Citus makes every policy
+// PERMISSIVE (OR-ed). An UPDATE carries its policies' USING and the SELECT policies'.
+Node* RestrictionFor(Query* query, Index rtindex) {
+  RangeTblEntry* rte = rt_fetch(rtindex, query->rtable);
+  if (rte->rtekind != RTE_RELATION || rte->securityQuals == NIL) return nullptr;
+  AttrNumber column = DistributionColumn(rte->relid);
+  if (column == InvalidAttrNumber) return nullptr;
+  Node* restriction = nullptr;
+  ListCell* cell;
+  foreach (cell, rte->securityQuals) {
+    Node* r = RestrictionFromQual(static_cast<const Node*>(lfirst(cell)), rtindex, column);
+    if (r == nullptr) return nullptr;
+    if (restriction == nullptr) {
+      restriction = r;
+    } else if (!equal(restriction, r)) {
+      return nullptr;
+    }
+  }
+  return restriction;
 }
 
 // Range table entries of `node` (a FROM item) that are not on the nullable side of an
@@ -235,12 +253,6 @@ PlannedStmt* RouterPlanner(Query* parse, const char* query_string, int cursor_op
 }  // namespace
 
 void InstallCitusRouter() {
-  DefineCustomBoolVariable(
-      "rowguard.citus_router",
-      gettext_noop("Routes queries on Citus tables under a tenant policy to the tenant's shard."),
-      gettext_noop("Adds the distribution column's value for the identity in force as a "
-                   "restriction when the tenant policy implies it."),
-      &setting_citus_router, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   previous_planner = planner_hook;
   planner_hook = RouterPlanner;
 }
