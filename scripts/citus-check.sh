@@ -501,13 +501,15 @@ check "cached plans: 8 transactions of 4 tenants, each saw exactly its $ROWS_PER
 generic_plan=$(PGROLE=app q "$C" 2>&1 <<SQL
 SET citus.propagate_set_commands = 'local';
 SET plan_cache_mode = force_generic_plan;
+PREPARE gp0 AS SELECT count(*) FROM public.docs;
+EXECUTE gp0;
 PREPARE gp AS SELECT count(*) FROM public.docs;
 BEGIN; SET LOCAL rowguard.token = '${TOKENS[0]}'; EXPLAIN (COSTS OFF) EXECUTE gp; COMMIT;
-BEGIN; SET LOCAL rowguard.token = '${TOKENS[1]}'; SELECT 'count B', count(*) FROM public.docs; EXPLAIN (COSTS OFF) EXECUTE gp; EXECUTE gp; COMMIT;
+BEGIN; SET LOCAL rowguard.token = '${TOKENS[1]}'; SELECT 'count B', count(*) FROM public.docs; EXPLAIN (COSTS OFF) EXECUTE gp; EXECUTE gp; EXPLAIN (COSTS OFF) EXECUTE gp0; COMMIT;
 SQL
 )
-check "a generic plan made for tenant A is planned again for tenant B (Task Count 1 both times, B's rows)" \
-  "1 1|$ROWS_PER_TENANT" \
+check "a generic plan made for tenant A is planned again for tenant B, one made with no identity once there is one (Task Count 1 each time, B's rows)" \
+  "1 1 1|$ROWS_PER_TENANT" \
   "$(grep -oE 'Task Count: [0-9]+' <<<"$generic_plan" | awk '{print $3}' | paste -sd' ')|$(grep -E '^[0-9]+$' <<<"$generic_plan" | tail -1)"
 
 # --- tenant + owner + scope as one policy on a Citus table (combined_policy) -------------

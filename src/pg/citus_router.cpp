@@ -20,7 +20,8 @@
 // it; and since the policy implies it, it narrows nothing either: the same rows, from one
 // shard (Citus' router planner, Task Count 1).
 //
-// A plan made so holds the tenant as a constant. A cached plan (a prepared statement, a
+// A plan made so holds the tenant as a constant (and one made without an identity holds
+// none: it fans out). A cached plan (a prepared statement, a
 // generic plan, PL/pgSQL's, an unnamed statement re-executed) must not serve another
 // identity: the plan carries a plan-cache invalidation item, and the first change of the
 // identity in force after such a plan was made (SET [LOCAL] rowguard.token,
@@ -62,6 +63,10 @@ planner_hook_type previous_planner = nullptr;
 // A cached plan routed by the identity exists (or may): the next identity change fires
 // the invalidation item.
 bool routed_plan_made = false;
+
+// Set while planning when a tenant condition matched, whether or not a value was found
+// (no identity yet: the plan fans out, and must be planned again once there is one).
+bool identity_dependent = false;
 
 // The invalidation item of routed plans: PROCOID with the hash of OID 0, which no
 // function has, so no other plan carries it.
@@ -149,6 +154,7 @@ Node* RestrictionFromTenantCondition(const Node* qual, Index rtindex, AttrNumber
   // The operator must be an equality the planner (and Citus) prune on.
   if (!op_mergejoinable(op->opno, exprType(static_cast<Node*>(linitial(op->args))))) return nullptr;
   const auto* call = static_cast<const FuncExpr*>(list_nth(op->args, 1 - var_side));
+  identity_dependent = true;
   Expr* value = evaluate_expr(reinterpret_cast<Expr*>(const_cast<FuncExpr*>(call)),
                               call->funcresulttype, -1, call->funccollid);
   if (!IsA(value, Const) || reinterpret_cast<Const*>(value)->constisnull) return nullptr;
@@ -226,6 +232,10 @@ bool MayRoute(const Query* query) {
 PlannedStmt* RouterPlanner(Query* parse, const char* query_string, int cursor_options,
                            ParamListInfo bound_params) {
   bool routed = false;
+  // Planning nests (the SPI query of DistributionColumn, Citus' own planning): each
+  // level has its own flag.
+  const bool outer_identity_dependent = identity_dependent;
+  identity_dependent = false;
   if (MayRoute(parse)) {
     Node* added = nullptr;
     ListCell* cell;
@@ -237,10 +247,12 @@ PlannedStmt* RouterPlanner(Query* parse, const char* query_string, int cursor_op
       routed = true;
     }
   }
+  const bool dependent = routed || identity_dependent;
+  identity_dependent = outer_identity_dependent;
   PlannedStmt* result = previous_planner != nullptr
                             ? previous_planner(parse, query_string, cursor_options, bound_params)
                             : standard_planner(parse, query_string, cursor_options, bound_params);
-  if (routed) {
+  if (dependent) {
     PlanInvalItem* item = makeNode(PlanInvalItem);
     item->cacheId = PROCOID;
     item->hashValue = RoutedPlanHash();
