@@ -429,6 +429,8 @@ check "hostile app: run_command_on_workers reads no shard row" "0" \
 shard=$(q "$W1" -c "$SHOW_SHARDS" -c "SELECT relname FROM pg_class WHERE relname ~ '^docs_[0-9]+$' ORDER BY 1 LIMIT 1")
 check "hostile app: a shard read directly on a worker without a token" "0" \
   "$(PGROLE=app q "$W1" -c "SELECT count(*) FROM public.$shard" 2>&1)"
+check "hostile app: cannot send a command through rowguard._citus_send, nor apply a row on a worker" "1|1" \
+  "$(PGROLE=app q "$C" -v ON_ERROR_STOP=0 -c "SELECT rowguard._citus_send('SELECT 1')" 2>&1 | grep -c 'permission denied for function _citus_send')|$(PGROLE=app q "$W1" -v ON_ERROR_STOP=0 -c "SELECT rowguard._citus_apply('keys', 'DELETE', '{\"kid\": \"es256-key\"}', NULL)" 2>&1 | grep -c 'permission denied for function _citus_apply')"
 check "hostile app: cannot add a key on a worker" "1" \
   "$(PGROLE=app q "$C" -c "SELECT * FROM run_command_on_workers(\$\$SELECT rowguard.add_key('{\"kty\":\"oct\",\"kid\":\"evil\",\"alg\":\"HS256\",\"k\":\"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr8\"}')\$\$)" 2>&1 |
      grep -c 'permission denied for function add_key' | awk '{print ($1 >= 1)}')"
@@ -511,6 +513,28 @@ SQL
 check "a generic plan made for tenant A is planned again for tenant B, one made with no identity once there is one (Task Count 1 each time, B's rows)" \
   "1 1 1|$ROWS_PER_TENANT" \
   "$(grep -oE 'Task Count: [0-9]+' <<<"$generic_plan" | awk '{print $3}' | paste -sd' ')|$(grep -E '^[0-9]+$' <<<"$generic_plan" | tail -1)"
+
+# A hand-written PERMISSIVE policy next to the tenant policy (OR-ed): the tenant condition
+# is no longer implied, so the router must not narrow the query.
+q "$C" >/dev/null <<SQL || die "creating public.open_docs failed"
+CREATE TABLE public.open_docs (tenant_id uuid NOT NULL, id int NOT NULL);
+SELECT create_distributed_table('public.open_docs', 'tenant_id', shard_count => 8);
+INSERT INTO public.open_docs SELECT t::uuid, g FROM unnest(ARRAY['${TENANTS[0]}','${TENANTS[1]}']) t, generate_series(1, 5) g;
+GRANT SELECT ON public.open_docs TO app;
+SELECT rowguard.tenant_policy('public.open_docs');
+SET citus.enable_ddl_propagation = on;
+CREATE POLICY first_two_public ON public.open_docs FOR SELECT USING (id <= 2);
+SQL
+open_out=$(PGROLE=app q "$C" -F'|' 2>&1 <<SQL
+SET citus.propagate_set_commands = 'local';
+BEGIN; SET LOCAL rowguard.token = '${TOKENS[0]}';
+SELECT 'rows', count(*) FROM public.open_docs;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM public.open_docs;
+COMMIT;
+SQL
+)
+check "a second, hand-written permissive policy: not narrowed (own 5 rows + 2 of the other tenant, all shards)" "rows|7 8" \
+  "$(grep '^rows|' <<<"$open_out") $(grep -oE 'Task Count: [0-9]+' <<<"$open_out" | awk '{print $3}')"
 
 # --- tenant + owner + scope as one policy on a Citus table (combined_policy) -------------
 q "$C" >/dev/null <<SQL || die "creating public.notes failed"
