@@ -536,6 +536,27 @@ SQL
 check "a second, hand-written permissive policy: not narrowed (own 5 rows + 2 of the other tenant, all shards)" "rows|7 8" \
   "$(grep '^rows|' <<<"$open_out") $(grep -oE 'Task Count: [0-9]+' <<<"$open_out" | awk '{print $3}')"
 
+# Citus preloaded but a database without the citus extension: the router has nothing to
+# look up there and leaves every query as it is.
+q "$C" -c 'CREATE DATABASE plain_db' >/dev/null
+plain=$(in_root psql -X -q -At -v ON_ERROR_STOP=1 -h "/tmp/rowguard-$C" -p "$C" -U postgres -d plain_db 2>&1 <<SQL
+CREATE EXTENSION rowguard;
+SELECT rowguard.add_key('{"kty":"oct","kid":"plain","alg":"HS256","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr8"}') IS NOT NULL AS added \gset
+CREATE TABLE t (tenant_id text NOT NULL, n int);
+INSERT INTO t VALUES ('a', 1), ('a', 2), ('b', 3);
+SELECT rowguard.tenant_policy('t', claim => 'tenant') IS NOT NULL AS installed \gset
+GRANT SELECT ON t TO app;
+SELECT rowguard.sign('{"sub": "u", "tenant": "a", "exp": 4102444800}', 'plain') AS tok \gset
+SET ROLE app;
+BEGIN;
+SET LOCAL rowguard.token = :'tok';
+SELECT 'plain', count(*) FROM t;
+COMMIT;
+SQL
+)
+check "Citus loaded, database without citus: tenant policies work, queries unchanged" "plain|2" \
+  "$(grep -E '^plain[|]' <<<"$plain")$(grep -m1 ERROR <<<"$plain")"
+
 # --- tenant + owner + scope as one policy on a Citus table (combined_policy) -------------
 q "$C" >/dev/null <<SQL || die "creating public.notes failed"
 CREATE TABLE public.notes (tenant_id uuid NOT NULL, owner_id text NOT NULL, id bigint NOT NULL,

@@ -34,6 +34,7 @@ extern "C" {
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -90,21 +91,24 @@ AttrNumber DistributionColumn(Oid relid) {
     if (dist_cache[i].relid == relid) return dist_cache[i].column;
   }
   AttrNumber column = InvalidAttrNumber;
-  if (SPI_connect() != SPI_OK_CONNECT) return InvalidAttrNumber;
-  Oid argtypes[1] = {OIDOID};
-  Datum args[1] = {ObjectIdGetDatum(relid)};
-  int rc = SPI_execute_with_args(
-      "SELECT partkey FROM pg_catalog.pg_dist_partition"
-      " WHERE logicalrelid OPERATOR(pg_catalog.=) $1 AND partmethod OPERATOR(pg_catalog.=) 'h'",
-      1, argtypes, args, nullptr, true, 1);
-  if (rc == SPI_OK_SELECT && SPI_processed == 1) {
-    char* partkey = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-    if (partkey != nullptr) {
-      Node* key = static_cast<Node*>(stringToNode(partkey));
-      if (key != nullptr && IsA(key, Var)) column = reinterpret_cast<Var*>(key)->varattno;
+  // Citus preloaded in a database without the extension: no pg_dist_partition here.
+  if (OidIsValid(get_extension_oid("citus", true))) {
+    if (SPI_connect() != SPI_OK_CONNECT) return InvalidAttrNumber;
+    Oid argtypes[1] = {OIDOID};
+    Datum args[1] = {ObjectIdGetDatum(relid)};
+    int rc = SPI_execute_with_args(
+        "SELECT partkey FROM pg_catalog.pg_dist_partition"
+        " WHERE logicalrelid OPERATOR(pg_catalog.=) $1 AND partmethod OPERATOR(pg_catalog.=) 'h'",
+        1, argtypes, args, nullptr, true, 1);
+    if (rc == SPI_OK_SELECT && SPI_processed == 1) {
+      char* partkey = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+      if (partkey != nullptr) {
+        Node* key = static_cast<Node*>(stringToNode(partkey));
+        if (key != nullptr && IsA(key, Var)) column = reinterpret_cast<Var*>(key)->varattno;
+      }
     }
+    SPI_finish();
   }
-  SPI_finish();
   int slot = dist_cache_used < kDistCacheSize ? dist_cache_used++ : dist_cache_next++ % kDistCacheSize;
   dist_cache[slot].relid = relid;
   dist_cache[slot].column = column;
