@@ -698,14 +698,19 @@ config_of() { q "$1" -c "SELECT concat_ws('|', (SELECT string_agg(kid, ',' ORDER
   (SELECT string_agg(iss, ',' ORDER BY iss) FROM rowguard.issuers),
   (SELECT count(*) FROM rowguard.revocations), (SELECT string_agg(role::text, ',') FROM rowguard.role_bindings),
   (SELECT count(*) FROM rowguard.jwks_sources))"; }
-echo "  new node :$W3 before citus_sync_nodes: $(config_of "$W3")"
 TOK=${TOKENS[0]}
-check "a node added later has no configuration of its own: it refuses every token (fails closed)" "refused" "$(on_workers "$W3")"
-synced=$(q "$C" -c "SELECT rowguard.citus_sync_nodes()")
-check "citus_sync_nodes: the new node's configuration is the coordinator's" "$(config_of "$C")" "$(config_of "$W3")"
-echo "  citus_sync_nodes copied $synced rows to each node"
+check "citus_add_node: the new node gets the coordinator's configuration in the same statement" \
+  "$(config_of "$C")" "$(config_of "$W3")"
 check "... it accepts a valid token and refuses revoked ones" "user-1 refused" \
   "$(TOK=${TOKENS[0]} on_workers "$W3") $(TOK=${TOKENS[2]} on_workers "$W3")"
+# A node whose configuration was lost (emptied by hand, there): it fails closed, and
+# citus_sync_nodes brings it back.
+q "$W3" -c "DELETE FROM rowguard.keys; DELETE FROM rowguard.issuers" >/dev/null
+check "a node without configuration refuses every token (fails closed)" "refused" "$(on_workers "$W3")"
+synced=$(q "$C" -c "SELECT rowguard.citus_sync_nodes()")
+check "citus_sync_nodes: the node's configuration is the coordinator's again" "$(config_of "$C")|user-1" \
+  "$(config_of "$W3")|$(on_workers "$W3")"
+echo "  citus_sync_nodes copied $synced rows to each node"
 q "$C" -c "SELECT rowguard.set_issuer('https://later.example')" >/dev/null
 check "a change after the node was added reaches all three workers" "2 2 2" \
   "$(for p in "$W1" "$W2" "$W3"; do q "$p" -c "SELECT count(*) FROM rowguard.issuers"; done | paste -sd' ')"

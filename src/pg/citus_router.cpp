@@ -251,6 +251,7 @@ PlannedStmt* RouterPlanner(Query* parse, const char* query_string, int cursor_op
       routed = true;
     }
   }
+  const bool activates_node = MayActivateNode(parse);
   const bool dependent = routed || identity_dependent;
   identity_dependent = outer_identity_dependent;
   PlannedStmt* result = previous_planner != nullptr
@@ -263,6 +264,7 @@ PlannedStmt* RouterPlanner(Query* parse, const char* query_string, int cursor_op
     result->invalItems = lappend(result->invalItems, item);
     routed_plan_made = true;
   }
+  if (activates_node) NoteNodeActivation(result);
   return result;
 }
 

@@ -34,6 +34,7 @@ void _PG_init(void) {
   rowguard::pg::KeySyncInit();
   rowguard::pg::ObserveInit();
   rowguard::pg::InstallCitusRouter();  // queries routed by the identity (citus_router.cpp)
+  rowguard::pg::InstallCitusNodeSync();  // a node added later gets the configuration
   rowguard::pg::InstallInstallGuard();  // schema rowguard at install/update (install_guard.cpp)
   rowguard::pg::SharedKeySnapshotInit();  // preloaded only
   // Preloaded, the postmaster does OpenSSL's one-time work once (a verification per

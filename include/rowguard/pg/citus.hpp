@@ -7,6 +7,8 @@ extern "C" {
 #include "postgres.h"
 
 #include "nodes/nodes.h"
+#include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
 }
 
 namespace rowguard::pg {
@@ -30,6 +32,14 @@ bool CitusLoaded();
 // True in a client backend of a database with the citus extension, on its coordinator
 // (citus_is_coordinator()); false, at no cost, without Citus. citus_config.cpp.
 bool CitusCoordinator();
+
+// A top-level SELECT that calls citus_add_node or citus_activate_node (and nothing else
+// from a table): after its executor finishes, rowguard.citus_sync_nodes() brings the
+// nodes up to date in its transaction (citus_config.cpp). The planner hook asks
+// MayActivateNode and hands the plan to NoteNodeActivation.
+bool MayActivateNode(const Query* query);
+void NoteNodeActivation(const PlannedStmt* statement);
+void InstallCitusNodeSync();
 
 // The router planner hook (citus_router.cpp): installed by _PG_init; told by
 // SetCurrentIdentity when the identity in force changes, so that cached plans routed by
