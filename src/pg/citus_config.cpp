@@ -9,7 +9,8 @@
 // Citus has no SQL function for that (run_command_on_workers commits on each node on its
 // own, outside the caller's transaction), but its C function
 // execute_command_on_remote_nodes_as_user (a PG_FUNCTION_INFO_V1 entry point of
-// citus.so, SQL declaration dropped in Citus 13) does exactly this:
+// citus.so, whose SQL declaration Citus dropped with its non-main-database interface,
+// #7905) does exactly this:
 // SendCommandToWorkersAsUser(REMOTE_NODES, ...), i.e. Use2PCForCoordinatedTransaction()
 // and a critical remote command per active primary node other than this one. It is
 // looked up in the citus library that is already loaded, only when Citus is.
@@ -78,6 +79,14 @@ void SyncingExecutorFinish(QueryDesc* query) {
   }
   if (sync_after == nullptr || query->plannedstmt != sync_after) return;
   sync_after = nullptr;
+  // A plan noted but never run (EXPLAIN) could leave the address to a later statement:
+  // only a superuser's statement that names a node activation goes on (citus_add_node
+  // and citus_activate_node need a superuser anyway).
+  if (!superuser() || query->sourceText == nullptr ||
+      (strcasestr(query->sourceText, "add_node") == nullptr &&
+       strcasestr(query->sourceText, "activate_node") == nullptr)) {
+    return;
+  }
   if (!OidIsValid(get_extension_oid("rowguard", true)) || !CitusCoordinator()) return;
   // The executor of the statement is done and holds no snapshot for us: take one that
   // sees what the node activation wrote.
