@@ -60,3 +60,31 @@ COMMIT;
 SELECT rowguard.sub() AS after_commit;
 RESET citus.propagate_set_commands;
 RESET ROLE;
+
+-- 0.3.0 without Citus (a placeholder citus.* setting switches nothing on): the
+-- configuration triggers return at once, citus_sync_nodes and _citus_send refuse, and
+-- combined_policy writes the single-server form.
+SET citus.propagate_set_commands = 'local';
+SELECT rowguard._citus_coordinator() AS coordinator;
+SELECT c.relname, count(*) AS propagate_triggers
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE t.tgname LIKE 'rowguard_citus_propagate%' GROUP BY c.relname ORDER BY 1;
+BEGIN;
+SELECT rowguard.set_issuer('https://citus-sql.example');
+SELECT count(*) AS issuer_stored FROM rowguard.issuers WHERE iss = 'https://citus-sql.example';
+TRUNCATE rowguard.revocations;
+ROLLBACK;
+SELECT public.outcome($$SELECT rowguard.citus_sync_nodes()$$);
+SELECT public.outcome($$SELECT rowguard._citus_send('SELECT 1')$$);
+SELECT public.outcome($$SELECT rowguard._citus_apply('pg_authid', 'TRUNCATE', NULL, NULL)$$);
+RESET citus.propagate_set_commands;
+SHOW rowguard.citus_router;
+
+CREATE TABLE public.citus_sql_notes (tenant_id uuid NOT NULL, owner_id text NOT NULL, id int);
+SELECT rowguard.combined_policy('public.citus_sql_notes', owner_column => 'owner_id',
+                                scope => 'notes:read', apply => false);
+SELECT rowguard.combined_policy('public.citus_sql_notes', owner_column => 'owner_id') IS NOT NULL AS applied;
+SELECT polname, polpermissive, pg_get_expr(polqual, polrelid) AS qual
+  FROM pg_policy WHERE polrelid = 'public.citus_sql_notes'::regclass ORDER BY 1;
+SELECT public.outcome($$SELECT rowguard.combined_policy('public.citus_sql_notes', scope => 'two words')$$);
+DROP TABLE public.citus_sql_notes;

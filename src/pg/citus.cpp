@@ -27,17 +27,19 @@ namespace {
 bool forwarding = false;
 
 bool CitusForwardsSetLocal() {
-  // Only Citus' own setting counts: without Citus loaded, any session can create
-  // citus.propagate_set_commands as a placeholder, and must not switch this path on.
-  if (GetConfigOption("citus.propagate_set_commands", true, false) == nullptr) return false;
-  if ((GetConfigOptionFlags("citus.propagate_set_commands", true) & GUC_CUSTOM_PLACEHOLDER) != 0) {
-    return false;
-  }
+  if (!CitusLoaded()) return false;
   const char* mode = GetConfigOption("citus.propagate_set_commands", true, false);
   return mode != nullptr && strcmp(mode, "local") == 0;
 }
 
 }  // namespace
+
+bool CitusLoaded() {
+  // Only Citus' own setting counts: without Citus loaded, any session can create
+  // citus.propagate_set_commands as a placeholder, and must not switch Citus paths on.
+  if (GetConfigOption("citus.propagate_set_commands", true, false) == nullptr) return false;
+  return (GetConfigOptionFlags("citus.propagate_set_commands", true) & GUC_CUSTOM_PLACEHOLDER) == 0;
+}
 
 bool ForwardingTokenToCitus() { return forwarding; }
 

@@ -13,6 +13,7 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
+#include "rowguard/pg/citus.hpp"
 #include "rowguard/pg/identity.hpp"
 
 #include "rowguard/pg/core_bridge.hpp"
@@ -299,6 +300,7 @@ Identity* MakeIdentity(const char* token, const char** detail, bool log_result) 
 void SetCurrentIdentity(Identity* identity) {
   current_identity = identity;
   ++identity_serial;
+  CitusRouterIdentityChanged();  // cached plans routed by the previous identity (citus_router.cpp)
   ApplyRoleBinding(current_identity);
   ObservePublishIdentity(current_identity);
 }

@@ -24,6 +24,7 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
+#include "rowguard/pg/citus.hpp"
 #include "rowguard/pg/key_store.hpp"
 
 #include "rowguard/pg/core_bridge.hpp"
@@ -270,7 +271,14 @@ int ReadAllIssuerRows(unsigned int relid, IssuerRow** rows) {
   return count;
 }
 
-void RegisterKeyStoreInvalidation() { CacheRegisterRelcacheCallback(InvalidateStore, 0); }
+// PostgreSQL has few relcache callback slots (10), and Citus takes several: the router's
+// cache of distribution columns (citus_router.cpp) is told through this one.
+void InvalidateStoreAndRouter(Datum arg, Oid relid) {
+  InvalidateStore(arg, relid);
+  CitusRouterRelcacheInvalidated(relid);
+}
+
+void RegisterKeyStoreInvalidation() { CacheRegisterRelcacheCallback(InvalidateStoreAndRouter, 0); }
 
 bool EnsureKeyStore(const char** problem) {
   if (!IsTransactionState()) {

@@ -47,6 +47,12 @@ void RedactingEmitLog(ErrorData* edata) {
       core::HasTokenRun(debug_query_string, strlen(debug_query_string))) {
     edata->hide_stmt = true;
   }
+  // A configuration change a Citus coordinator sends to the other nodes holds key
+  // material (citus_config.cpp); a node that fails to apply it leaves it out of its log.
+  if (debug_query_string != nullptr && (strstr(debug_query_string, "rowguard._citus_apply(") != nullptr ||
+                                        strstr(debug_query_string, "rowguard._citus_replace(") != nullptr)) {
+    edata->hide_stmt = true;
+  }
   if (previous_emit_log != nullptr) previous_emit_log(edata);
 }
 

@@ -10,6 +10,7 @@ PG_MODULE_MAGIC;
 PGDLLEXPORT void _PG_init(void);
 }
 
+#include "rowguard/pg/citus.hpp"
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/install_guard.hpp"
 #include "rowguard/pg/key_store.hpp"
@@ -32,6 +33,8 @@ void _PG_init(void) {
   rowguard::pg::DefineSettings();
   rowguard::pg::KeySyncInit();
   rowguard::pg::ObserveInit();
+  rowguard::pg::InstallCitusRouter();  // queries routed by the identity (citus_router.cpp)
+  rowguard::pg::InstallCitusNodeSync();  // a node added later gets the configuration
   rowguard::pg::InstallInstallGuard();  // schema rowguard at install/update (install_guard.cpp)
   rowguard::pg::SharedKeySnapshotInit();  // preloaded only
   // Preloaded, the postmaster does OpenSSL's one-time work once (a verification per

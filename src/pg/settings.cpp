@@ -37,6 +37,7 @@ bool setting_log_identity = false;
 int setting_max_token_bytes = static_cast<int>(core::kDefaultMaxTokenBytes);
 char* setting_refresh_databases = nullptr;
 bool setting_require_exp = true;
+bool setting_citus_router = true;
 char* setting_role_binding_claim = nullptr;
 char* setting_roles_claim = nullptr;
 char* setting_tenant_claim = nullptr;
@@ -185,6 +186,13 @@ void DefineSettings() {
       gettext_noop("Databases whose issuers' keys the background worker keeps fresh."),
       gettext_noop("Comma-separated database names; needs shared_preload_libraries."),
       &setting_refresh_databases, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+  DefineCustomBoolVariable(
+      "rowguard.citus_router",
+      gettext_noop("Routes queries on Citus tables under a tenant policy to the tenant's shard."),
+      gettext_noop("Adds the distribution column's value for the identity in force as a "
+                   "restriction where the tenant policy implies it (docs/scaling.md)."),
+      &setting_citus_router, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 
   DefineCustomBoolVariable(
       "rowguard.require_exp", gettext_noop("Rejects tokens without an exp claim."), nullptr,

@@ -7,6 +7,7 @@ enum LogAuthentications { kLogOff, kLogFailures, kLogAll };
 
 extern char* setting_audience;
 extern int setting_cache_size;
+extern bool setting_citus_router;  // citus_router.cpp
 extern int setting_failure_delay;  // milliseconds
 extern char* setting_http_ca_file;  // "" = the system's CA bundle
 extern int setting_http_timeout;    // ms
