@@ -48,7 +48,8 @@ ISS=https://idp.test/realms/acme
 PORT=$(pick_port "${ROWGUARD_OAUTH_VALIDATOR_PORT:-54640}")
 start_cluster "$PORT" "shared_preload_libraries = 'rowguard'" \
   "oauth_validator_libraries = 'rowguard_oauth'" "rowguard.failure_delay = 0" \
-  "log_min_messages = log" "log_min_error_statement = panic" "log_connections = on"
+  "rowguard.log_identity = on" \
+  "log_connections = on"
 DATA=$(cluster_data "$PORT")
 LOG=$(cluster_log "$PORT")
 # PostgreSQL 19: the validator's own pg_hba option names the identity claim of a line.
@@ -175,6 +176,17 @@ T2=$(mint oa '{"sub":"bob","tenant_id":"t2"}')
 check "another tenant sees its rows" "bob|1" \
   "$(client "$T2" "$OA" "SELECT rowguard.sub(), (SELECT count(*) FROM notes)")"
 
+echo "the session behaves as after authenticate(token, false)"
+client "$GOOD" "$OA application_name=oa-probe" "SELECT pg_sleep(2)" "SELECT 1/0" >/dev/null &
+sleep 1
+check "a row in rowguard.sessions" "alice|$ISS|oa-probe" \
+  "$(psql_as postgres -d oa -Atc "SELECT s.sub, s.iss, s.application_name FROM rowguard.sessions s WHERE s.application_name = 'oa-probe'")"
+wait
+check "log_identity names the identity" 'rowguard identity: sub="alice"' \
+  "$(grep -A2 "division by zero" "$LOG" || true)"
+check "session_status says session scope" '"scope": "session"' \
+  "$(client "$GOOD" "$OA" "SELECT rowguard.session_status()")"
+
 echo "refused at sign-in, with the reason in the log"
 refused() {  # refused NAME TOKEN LOG-REASON [CONNINFO]
   local out
@@ -245,6 +257,11 @@ echo "the first sign-in after a restart builds the key snapshot"
 as_postgres "$PGBIN/pg_ctl" -D "$DATA" -w restart -l "$LOG" -o "-c log_min_messages=debug1" >/dev/null
 check "signed in" "alice|2" "$(client "$GOOD" "$OA" "SELECT rowguard.sub(), (SELECT count(*) FROM notes)")"
 check "the worker published it" 'rowguard: key snapshot of database "oa" for sign-in: current' "$(cat "$LOG")"
+
+echo "no token in the server log (also the statements that tried to set one)"
+for t in "$GOOD" "$T2" "$SHORT" "$REV"; do
+  check "not in the log: a token's signature" "0" "$(grep -c -- "${t##*.}" "$LOG" || true)"
+done
 
 echo "without rowguard preloaded every sign-in is refused"
 as_postgres "$PGBIN/pg_ctl" -D "$DATA" -w restart -l "$LOG" -o "-c shared_preload_libraries=''" >/dev/null
