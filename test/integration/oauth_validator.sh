@@ -138,6 +138,9 @@ for db in oa oa_ident; do
   psql_as postgres -d "$db" -c "GRANT SELECT ON notes TO oa_analyst, oa_other, oa_reader" >/dev/null
 done
 psql_as postgres -d oa >/dev/null <<SQL
+-- A session waits in WAIT_FOR_GO until the test inserts a row for it (no timing race).
+CREATE TABLE go (name text);
+GRANT SELECT ON go TO PUBLIC;
 SELECT rowguard.allow_oauth_login('$ISS', 'oa_analyst');
 -- allow_oauth_login refuses a superuser; a row put in by hand is still refused at sign-in
 INSERT INTO rowguard.oauth_logins (issuer, role) VALUES ('$ISS', 'oa_super');
@@ -165,6 +168,20 @@ client() {  # client TOKEN CONNINFO SQL...
   local token=$1; shift
   TOKEN="$token" "$WORK/hook" "$@" 2>&1 || true
 }
+# A statement for a client that waits until the test says go NAME (deadline 120 s).
+wait_for_go() {
+  echo "DO \$\$ BEGIN FOR i IN 1..1200 LOOP EXIT WHEN EXISTS (SELECT FROM public.go WHERE name = '$1'); PERFORM pg_sleep(0.1); END LOOP; END \$\$"
+}
+go() { psql_as postgres -d oa -c "INSERT INTO go VALUES ('$1')" >/dev/null; }
+# Waits (up to 60 s) until a session with this application_name is in rowguard.sessions.
+await_session() {
+  local i
+  for i in $(seq 1 600); do
+    [[ -n "$(psql_as postgres -d oa -Atc "SELECT 1 FROM rowguard.sessions WHERE application_name = '$1'")" ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 last_refusal() { grep 'rowguard: OAuth sign-in refused' "$LOG" | tail -n 1; }
 OA=$(conn oa oa_analyst)
 
@@ -177,10 +194,11 @@ check "another tenant sees its rows" "bob|1" \
   "$(client "$T2" "$OA" "SELECT rowguard.sub(), (SELECT count(*) FROM notes)")"
 
 echo "the session behaves as after authenticate(token, false)"
-client "$GOOD" "$OA application_name=oa-probe" "SELECT pg_sleep(2)" "SELECT 1/0" >/dev/null &
-sleep 1
+client "$GOOD" "$OA application_name=oa-probe" "$(wait_for_go probe)" "SELECT 1/0" >/dev/null &
+await_session oa-probe || true
 check "a row in rowguard.sessions" "alice|$ISS|oa-probe" \
   "$(psql_as postgres -d oa -Atc "SELECT s.sub, s.iss, s.application_name FROM rowguard.sessions s WHERE s.application_name = 'oa-probe'")"
+go probe
 wait
 check "log_identity names the identity" 'rowguard identity: sub="alice"' \
   "$(grep -A2 "division by zero" "$LOG" || true)"
@@ -234,16 +252,19 @@ check "another token in the startup packet" 'FATAL:  the identity of a session t
   "$(client "$GOOD" "$OA options='-c rowguard.token=$T2'" "SELECT 1")"
 
 echo "expiry and revocation mid-session"
-SHORT=$(mint oa '{}' 1)
-OUT=$(client "$SHORT" "$OA" "SELECT count(*) FROM notes" "SELECT pg_sleep(4)" "SELECT 1")
+SHORT=$(mint oa '{}' 5)
+OUT=$(client "$SHORT" "$OA" "SELECT count(*) FROM notes" "SELECT pg_sleep(8)" "SELECT 1")
 check "works before expiry" "2" "$(head -n 1 <<<"$OUT")"
 check "every statement fails after expiry, with a hint to reconnect" \
   "ERROR 28000 invalid token HINT This session signed in with an OAuth token" "$(tail -n 1 <<<"$OUT")"
 EVE=$(mint oa '{"sub":"eve"}')
-client "$EVE" "$OA" "SELECT count(*) FROM notes" "SELECT pg_sleep(3)" "SELECT count(*) FROM notes" > "$WORK/eve" &
-sleep 1.5
+client "$EVE" "$OA application_name=oa-eve" "SELECT count(*) FROM notes" "$(wait_for_go eve)" \
+  "SELECT count(*) FROM notes" > "$WORK/eve" &
+await_session oa-eve || true
 psql_as postgres -d oa -c "SELECT rowguard.revoke_subject('eve', now(), '$ISS')" >/dev/null
+go eve
 wait
+check "worked before the revocation" "2" "$(head -n 1 "$WORK/eve")"
 check "revoked mid-session" "ERROR 28000 invalid token" "$(tail -n 1 "$WORK/eve")"
 
 echo "pg_ident mapping"
