@@ -194,6 +194,8 @@ check "another tenant sees its rows" "bob|1" \
   "$(client "$T2" "$OA" "SELECT rowguard.sub(), (SELECT count(*) FROM notes)")"
 
 echo "the session behaves as after authenticate(token, false)"
+check "parallel workers see the identity" "2|alice" \
+  "$(client "$GOOD" "$OA" "SET debug_parallel_query = on" "SELECT count(*), max(rowguard.sub()) FROM notes" | tail -n 1)"
 client "$GOOD" "$OA application_name=oa-probe" "$(wait_for_go probe)" "SELECT 1/0" >/dev/null &
 await_session oa-probe || true
 check "a row in rowguard.sessions" "alice|$ISS|oa-probe" \
