@@ -48,6 +48,14 @@ SELECT rowguard.disallow_oauth_login('https://idp.example/realms/acme', 'oal_log
 SELECT count(*) FROM rowguard.oauth_logins;
 RESET ROLE;
 
+-- lint: a role allowed before it became hazardous is reported (and refused at sign-in).
+SELECT severity, object, problem, fix FROM rowguard._lint_030_oauth_logins();
+ALTER ROLE oal_login CREATEROLE;
+SELECT severity, object, problem, fix FROM rowguard._lint_030_oauth_logins();
+SELECT count(*) AS lint_findings FROM rowguard.lint() WHERE object = 'OAuth sign-in role oal_login';
+ALTER ROLE oal_login NOCREATEROLE;
+SELECT count(*) AS lint_findings FROM rowguard.lint() WHERE object = 'OAuth sign-in role oal_login';
+
 SELECT rowguard.disallow_oauth_login('https://idp.example/realms/acme', 'oal_login');
 SELECT rowguard.disallow_oauth_login('https://idp.example/realms/acme', 'oal_login');
 SELECT count(*) FROM rowguard.oauth_logins;
