@@ -103,11 +103,12 @@ check "owner dumps its database, rowguard's configuration tables included" "ok" 
 # ... and restores it into another database of its own: the keys, issuers (and
 # revocations) it manages come back; nothing needs a superuser (--no-owner: the schema
 # rowguard belongs to the bootstrap superuser, which the owner cannot assign; role
-# bindings and JWKS URIs are a superuser's to restore, docs/install.md).
+# bindings, JWKS URIs and OAuth sign-in roles are a superuser's to restore, docs/install.md).
 dumpfile=/tmp/rg_trusted_dump.$$.fc
 "${PGBIN:+$PGBIN/}pg_dump" -Fc -U "$OWNER" -d "$DB" --exclude-table-data=public.docs \
   --exclude-table-data=rowguard.role_bindings --exclude-table-data=rowguard.privileged_role_bindings \
-  --exclude-table-data=rowguard.jwks_sources -f "$dumpfile" 2>/dev/null
+  --exclude-table-data=rowguard.jwks_sources --exclude-table-data=rowguard.oauth_logins \
+  -f "$dumpfile" 2>/dev/null
 # --single-transaction: the dump creates schema rowguard before CREATE EXTENSION, and the
 # install takes a schema made before it only from a superuser (docs/security-model.md,
 # "0.3.0 hardening: the database owner"); made in the same transaction, it is the install's.

@@ -14,6 +14,9 @@ COMMENT ON TABLE rowguard.oauth_logins
     IS 'login roles that OAuth tokens of an issuer may sign in as (delegate_ident_mapping=1)';
 REVOKE ALL ON rowguard.oauth_logins FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('rowguard.oauth_logins', '');
+-- The database owner dumps its database with the rows (as for every configuration
+-- table); writing them stays with superusers (allow_oauth_login is not granted).
+GRANT SELECT ON rowguard.oauth_logins TO @extowner@;
 
 -- Why `role` can never sign in with a token (a phrase such as 'is a superuser'), or NULL:
 -- the checks of _role_binding_hazard except LOGIN, which a sign-in role needs.

@@ -19,7 +19,11 @@ CREATE FUNCTION rowguard._citus_coordinator()
 -- node that cannot take it aborts the local transaction.
 CREATE FUNCTION rowguard._citus_send(command text)
     RETURNS void AS 'MODULE_PATHNAME', 'rowguard_citus_send' LANGUAGE C STRICT VOLATILE;
-REVOKE ALL ON FUNCTION rowguard._citus_coordinator(), rowguard._citus_send(text) FROM PUBLIC;
+-- _citus_coordinator() stays executable by PUBLIC: the row trigger below calls it as the
+-- role that writes a configuration table (a non-superuser database owner restoring its
+-- dump, test/integration/trusted.sh), and what it tells is what Citus'
+-- citus_is_coordinator() tells anyone.
+REVOKE ALL ON FUNCTION rowguard._citus_send(text) FROM PUBLIC;
 
 -- The row as the other nodes store it: a key loses its private members (the workers only
 -- verify; a symmetric secret, which verification needs, is kept).
