@@ -107,6 +107,8 @@ Result<simdjson::dom::object> ParseObject(simdjson::dom::parser& parser, std::st
   if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) {
     return Fail(ErrorCode::kMalformedJson, std::string(what) + " is not valid JSON");
   }
+  // An empty view may have no data pointer at all, which simdjson would copy from.
+  if (text.empty()) return Fail(ErrorCode::kMalformedJson, std::string(what) + " is not valid JSON");
   simdjson::dom::element root;
   if (parser.parse(text.data(), text.size(), !padded).get(root) != simdjson::SUCCESS) {
     return Fail(ErrorCode::kMalformedJson, std::string(what) + " is not valid JSON");

@@ -4,6 +4,7 @@
 #include "rowguard/pg/core_bridge.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "rowguard/core/failure_class.hpp"
 #include "rowguard/core/jws.hpp"
 #include "rowguard/core/key.hpp"
+#include "rowguard/core/oauth_login.hpp"
 #include "rowguard/core/quote.hpp"
 #include "rowguard/core/trust_store.hpp"
 #include "rowguard/core/warm_up.hpp"
@@ -459,6 +461,60 @@ bool BridgeCheckTimes(const Identity* identity, std::int64_t now, BridgeError* e
     }
     return true;
   });
+}
+
+// ---- OAuth sign-in (oauth_login.cpp) ----
+
+bool BridgeOAuthLogin(const KeyRow* keys, int key_count, const IssuerRow* issuers, int issuer_count,
+                      const OAuthLoginPlain& in, OAuthVerdictPlain* out) noexcept {
+  *out = OAuthVerdictPlain{};
+  out->failure_class = static_cast<int>(core::FailureClass::kOther);
+  BridgeError error;
+  const bool ran = Guarded(&error, [&] {
+    core::TrustStore store;
+    for (int i = 0; i < key_count; ++i) AddRow(&store, keys[i], nullptr);
+    core::OAuthLoginRequest request;
+    for (int i = 0; i < issuer_count; ++i) {
+      const IssuerRow& row = issuers[i];
+      core::IssuerRule rule;
+      if (row.audiences != nullptr) {
+        rule.audiences.emplace(row.audiences, row.audiences + row.audience_count);
+      }
+      if (row.has_leeway) rule.leeway_seconds = row.leeway_seconds;
+      if (row.has_max_lifetime) rule.max_lifetime_seconds = row.max_lifetime_seconds;
+      if (std::strcmp(row.iss, in.hba_issuer) == 0) request.issuer_rule = rule;
+      store.SetIssuer(row.iss, std::move(rule));
+    }
+    core::VerifyOptions options;
+    options.max_token_bytes = in.max_token_bytes;
+    options.leeway_seconds = in.leeway_seconds;
+    options.require_exp = true;
+    auto audiences = SplitAudienceList(in.audience_list);
+    if (!audiences.empty()) options.default_audiences = std::move(audiences);
+    request.token = in.token;
+    request.hba_issuer = in.hba_issuer;
+    request.hba_scope = in.hba_scope;
+    request.requested_role = in.role;
+    request.delegate_ident_mapping = in.delegate_ident_mapping;
+    request.authn_claim = in.authn_claim;
+    request.role_claim = in.role_claim;
+    core::OAuthLoginOutcome outcome = core::CheckOAuthLogin(store, request, in.now, options);
+    out->authorized = outcome.authorized;
+    out->failure_class = static_cast<int>(outcome.failure_class);
+    std::snprintf(out->reason, sizeof(out->reason), "%s", outcome.reason.c_str());
+    if (!outcome.authn_id.empty()) {
+      out->authn_id = static_cast<char*>(std::malloc(outcome.authn_id.size() + 1));
+      if (out->authn_id != nullptr) {
+        std::memcpy(out->authn_id, outcome.authn_id.c_str(), outcome.authn_id.size() + 1);
+      }
+    }
+    return true;
+  });
+  if (!ran) {
+    out->authorized = false;
+    std::snprintf(out->reason, sizeof(out->reason), "%s", error.detail);
+  }
+  return out->authorized;
 }
 
 }  // namespace rowguard::pg

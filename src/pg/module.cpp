@@ -15,6 +15,7 @@ PGDLLEXPORT void _PG_init(void);
 #include "rowguard/pg/key_store.hpp"
 #include "rowguard/pg/key_sync.hpp"
 #include "rowguard/pg/lifecycle.hpp"
+#include "rowguard/pg/oauth_login.hpp"
 #include "rowguard/pg/observe.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/shared_key_snapshot.hpp"
@@ -34,6 +35,7 @@ void _PG_init(void) {
   rowguard::pg::ObserveInit();
   rowguard::pg::InstallInstallGuard();  // schema rowguard at install/update (install_guard.cpp)
   rowguard::pg::SharedKeySnapshotInit();  // preloaded only
+  rowguard::pg::OAuthInit();              // preloaded only (oauth_login.cpp)
   // Preloaded, the postmaster does OpenSSL's one-time work once (a verification per
   // algorithm family) and every backend inherits it (docs/performance.md, "New
   // connections"). The warm-up failing only leaves that work to the first token.

@@ -54,6 +54,7 @@ extern "C" {
 #include "rowguard/pg/core_bridge.hpp"
 #include "rowguard/pg/hooks.hpp"
 #include "rowguard/pg/lifecycle.hpp"
+#include "rowguard/pg/oauth_login.hpp"
 #include "rowguard/pg/settings.hpp"
 #include "rowguard/pg/shared_key_snapshot.hpp"
 #include "rowguard/pg/identity.hpp"
@@ -223,11 +224,13 @@ void EnforceBoundRole() {
 // the binding, the role) - and its role is still the current one. RequireCurrentIdentity
 // is the one place those checks live (identity.cpp); a bound identity runs it at every
 // statement, not only when a claim is read, because its privileges came from the token.
+// Also for a session that signed in with OAuth (oauth_login.cpp): its login itself came
+// from the token, so no statement runs once the identity no longer stands.
 void CheckBoundIdentity() {
-  if (!bound_applied || InWorker() || current_identity == nullptr) return;
+  if (!(bound_applied || OAuthSignedIn()) || InWorker() || current_identity == nullptr) return;
   AcceptInvalidationMessages();
   RequireCurrentIdentity();
-  EnforceBoundRole();
+  if (bound_applied) EnforceBoundRole();
 }
 
 // ---- a token from the startup packet (docs/roles.md, "Tokens given at connection") ----
@@ -420,7 +423,7 @@ void BoundProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read
                          QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
   const Node* statement = pstmt->utilityStmt;
   if (DeferredValue() && !EndsOrInspects(statement)) AdmitStartupToken();
-  const bool checked = bound_applied && !InWorker() && !EndsOrInspects(statement);
+  const bool checked = (bound_applied || OAuthSignedIn()) && !InWorker() && !EndsOrInspects(statement);
   if (bound_applied && !InWorker() && ChangesRole(statement)) ReportRoleChangeRefused();
   if (checked) CheckBoundIdentity();
   RefuseObjectsWhileBound(statement, context);

@@ -149,8 +149,9 @@ bool OwnsTableWithPolicies(Oid role, Oid owner) {
   return found;
 }
 
-// The uncached check: true with `reason` set when `role` may not be bound.
-bool Hazardous(Oid role, bool allow_bypassrls) {
+// The uncached check: true with `reason` set when `role` may not be bound (allow_login:
+// or sign in with an OAuth token, for which LOGIN is needed and allowed).
+bool Hazardous(Oid role, bool allow_bypassrls, bool allow_login = false) {
   HeapTuple tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(role));
   if (!HeapTupleIsValid(tuple)) {
     strlcpy(reason, "does not exist", sizeof(reason));
@@ -164,7 +165,9 @@ bool Hazardous(Oid role, bool allow_bypassrls) {
     own = "has BYPASSRLS";
   } else if (form->rolcreaterole) {
     own = "has CREATEROLE";
-  } else if (form->rolcanlogin) {
+  } else if (form->rolreplication && allow_login) {
+    own = "has REPLICATION";
+  } else if (form->rolcanlogin && !allow_login) {
     own = "can log in (LOGIN), so a token holder could give it a password";
   }
   ReleaseSysCache(tuple);
@@ -224,7 +227,19 @@ const char* RoleBindingHazard(std::uint32_t role, bool allow_bypassrls) {
   return hazardous ? reason : nullptr;
 }
 
+const char* OAuthLoginHazard(std::uint32_t role) {
+  return Hazardous(role, false, true) ? reason : nullptr;
+}
+
 }  // namespace rowguard::pg
+
+// rowguard._oauth_login_hazard(role regrole) -> text: why the role can never sign in with
+// an OAuth token, or NULL (docs/oauth.md).
+ROWGUARD_SQL_FUNCTION(rowguard_oauth_login_hazard) {
+  const char* hazard = rowguard::pg::OAuthLoginHazard(PG_GETARG_OID(0));
+  if (hazard == nullptr) PG_RETURN_NULL();
+  PG_RETURN_TEXT_P(cstring_to_text(hazard));
+}
 
 // rowguard._role_binding_hazard(role regrole, allow_bypassrls boolean) -> text: why the
 // role cannot be bound to tokens (a phrase such as "has CREATEROLE"), or NULL.

@@ -35,6 +35,9 @@ int setting_shared_key_store_size = kDefaultSharedKeyStoreKb;
 int setting_log_authentications = kLogOff;
 bool setting_log_identity = false;
 int setting_max_token_bytes = static_cast<int>(core::kDefaultMaxTokenBytes);
+char* setting_oauth_authn_claim = nullptr;
+char* setting_oauth_role_claim = nullptr;
+int setting_oauth_snapshot_wait = 2000;
 char* setting_refresh_databases = nullptr;
 bool setting_require_exp = true;
 char* setting_role_binding_claim = nullptr;
@@ -163,6 +166,24 @@ void DefineSettings() {
   DefineCustomBoolVariable(
       "rowguard.require_exp", gettext_noop("Rejects tokens without an exp claim."), nullptr,
       &setting_require_exp, true, PGC_SUSET, 0, nullptr, ForgetVerificationsBool, nullptr);
+
+  // OAuth sign-in (docs/oauth.md): read by the validator before the database is open, so
+  // only postgresql.conf (and the command line) can set them.
+  DefineCustomStringVariable(
+      "rowguard.oauth_authn_claim",
+      gettext_noop("Claim that identifies the user of an OAuth sign-in (with @ and the issuer)."),
+      nullptr, &setting_oauth_authn_claim, "sub", PGC_SIGHUP, 0, CheckClaimPath, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "rowguard.oauth_role_claim",
+      gettext_noop("Claim that must name the login role of an OAuth sign-in with "
+                   "delegate_ident_mapping=1."),
+      nullptr, &setting_oauth_role_claim, "role", PGC_SIGHUP, 0, CheckClaimPath, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "rowguard.oauth_snapshot_wait",
+      gettext_noop("Longest time an OAuth sign-in waits for the key snapshot of its database."),
+      gettext_noop("0 refuses at once when the database has no current key snapshot."),
+      &setting_oauth_snapshot_wait, 2000, 0, 60000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+      nullptr);
 
   DefineCustomStringVariable(
       "rowguard.role_binding_claim",

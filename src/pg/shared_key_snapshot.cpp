@@ -29,6 +29,8 @@ extern "C" {
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "commands/dbcommands.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -60,6 +62,7 @@ struct SnapshotSlot {
   std::uint64_t built_serial;  // publication order, for eviction
   Size offset, length;         // the published bytes in the data area
   Oid keys_relid, issuers_relid, bindings_relid;
+  NameData dbname;  // the database's name when published (OAuth sign-in looks it up by name)
 };
 
 struct SnapshotShared {
@@ -395,6 +398,7 @@ bool Build() {
       AllocSetContextCreate(CurrentMemoryContext, "rowguard key snapshot", ALLOCSET_DEFAULT_SIZES);
   MemoryContext old_context = MemoryContextSwitchTo(build_context);
   const Oid schema = get_namespace_oid("rowguard", true);
+  const char* dbname = get_database_name(MyDatabaseId);
   SnapshotHeader shape;
   memset(&shape, 0, sizeof(shape));
   shape.keys_relid = OidIsValid(schema) ? get_relname_relid("keys", schema) : InvalidOid;
@@ -430,6 +434,7 @@ bool Build() {
         slot->keys_relid = shape.keys_relid;
         slot->issuers_relid = shape.issuers_relid;
         slot->bindings_relid = shape.bindings_relid;
+        namestrcpy(&slot->dbname, dbname != nullptr ? dbname : "");
         published = true;
       } else {
         slot->too_large_generation = generation;
@@ -651,6 +656,74 @@ bool SnapshotBindingRows(unsigned int bindings_relid, BindingRow** rows, int* co
     *rows = out;
     *count = static_cast<int>(header.binding_count);
   });
+}
+
+// ---- OAuth sign-in (oauth_login.cpp): by database name, before the database is open ----
+
+LoginSnapshot SnapshotRowsForLogin(const char* dbname, const char* kid, IssuerRow** issuers,
+                                   int* issuer_count, KeyRow** keys, int* key_count) {
+  if (shared == nullptr) return LoginSnapshot::kNoStore;
+  LWLockAcquire(shared->lock, LW_SHARED);
+  const SnapshotSlot* found = nullptr;
+  for (const auto& slot : shared->slots) {
+    if (OidIsValid(slot.dboid) && strcmp(NameStr(slot.dbname), dbname) == 0 &&
+        StateOf(&slot, InvalidOid, InvalidOid, InvalidOid) == SlotState::kCurrent) {
+      found = &slot;
+      break;
+    }
+  }
+  if (found == nullptr) {
+    LWLockRelease(shared->lock);
+    return LoginSnapshot::kMissing;
+  }
+  // The same copies as SnapshotIssuerRows / SnapshotKeyRows, under the lock already held.
+  const char* snapshot = shared_data + found->offset;
+  const SnapshotHeader header = HeaderOf(snapshot);
+  auto* issuer_rows = static_cast<IssuerRow*>(palloc0(sizeof(IssuerRow) * (header.issuer_count + 1)));
+  Size cursor = header.issuers;
+  for (std::uint32_t i = 0; i < header.issuer_count; ++i) {
+    IssuerRow& row = issuer_rows[i];
+    row.iss = CopyString(snapshot, &cursor);
+    const std::uint32_t audiences = ReadU32(snapshot, &cursor);
+    if (audiences != kNullString) {
+      auto** list = static_cast<const char**>(palloc(sizeof(char*) * (audiences + 1)));
+      for (std::uint32_t a = 0; a < audiences; ++a) list[a] = CopyString(snapshot, &cursor);
+      row.audiences = list;
+      row.audience_count = static_cast<int>(audiences);
+    }
+    const std::uint32_t flags = ReadU32(snapshot, &cursor);
+    row.has_leeway = (flags & 1u) != 0;
+    row.has_max_lifetime = (flags & 2u) != 0;
+    row.leeway_seconds = ReadI64(snapshot, &cursor);
+    row.max_lifetime_seconds = ReadI64(snapshot, &cursor);
+  }
+  auto* key_rows =
+      static_cast<KeyRow*>(palloc0(sizeof(KeyRow) * (kid == nullptr ? header.key_count + 1 : 1)));
+  int keys_found = 0;
+  const char* index = snapshot + header.key_index;
+  const Size kid_length = kid != nullptr ? strlen(kid) : 0;
+  for (std::uint32_t i = 0; i < header.key_count; ++i) {
+    std::uint32_t offset;
+    memcpy(&offset, index + i * sizeof(std::uint32_t), sizeof(offset));
+    if (kid != nullptr) {
+      Size at = offset;
+      std::uint32_t length;
+      const char* stored = ReadString(snapshot, &at, &length);
+      if (CompareKid(stored, length, kid, kid_length) != 0) continue;
+    }
+    CopyKey(snapshot, offset, &key_rows[keys_found++]);
+    if (kid != nullptr) break;
+  }
+  LWLockRelease(shared->lock);
+  *issuers = issuer_rows;
+  *issuer_count = static_cast<int>(header.issuer_count);
+  *keys = key_rows;
+  *key_count = keys_found;
+  return LoginSnapshot::kServed;
+}
+
+bool SharedKeySnapshotBuildHere() {
+  return Serve(InvalidOid, InvalidOid, InvalidOid, [](const char*) {});
 }
 
 }  // namespace rowguard::pg

@@ -3,6 +3,7 @@
 #include "rowguard/pg/token_error.hpp"
 
 #include "rowguard/pg/hooks.hpp"
+#include "rowguard/pg/oauth_login.hpp"
 #include "rowguard/pg/observe.hpp"
 
 extern "C" {
@@ -39,6 +40,11 @@ void HideTokenStatements(ErrorData* edata) {
 }  // namespace
 
 void ReportInvalidToken(const char* detail, const char* hint) {
+  // A session that signed in with OAuth cannot authenticate again: it must reconnect.
+  if (hint != nullptr && OAuthSignedIn()) {
+    hint = "This session signed in with an OAuth token, which cannot be renewed in the "
+           "session: reconnect to sign in again.";
+  }
   ereport(ERROR,
           (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION), errmsg("%s", kInvalidTokenMessage),
            errdetail("%s", detail), hint != nullptr ? errhint("%s", hint) : 0, errhidestmt(true)));

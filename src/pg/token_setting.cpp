@@ -12,12 +12,15 @@ extern "C" {
 #include "rowguard/pg/session_state_guard.hpp"
 #include "rowguard/pg/token_before_load.hpp"
 #include "rowguard/pg/lifecycle.hpp"
+#include "rowguard/pg/oauth_login.hpp"
 #include "rowguard/pg/pg_compat.hpp"
 #include "rowguard/pg/token_error.hpp"
 
 namespace rowguard::pg {
 
 bool CheckTokenHook(char** newval, void** extra, GucSource source) {
+  // A session that signed in with OAuth keeps its token's identity (oauth_login.cpp).
+  if (OAuthRefusesTokenChange(*newval)) return false;
   if (*newval == nullptr || **newval == '\0') {
     *extra = nullptr;
     return true;

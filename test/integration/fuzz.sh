@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# libFuzzer over the core: fuzz_verify (token parse + verify + claims) and fuzz_jwk (JWK and
-# JWK Set parsing), each built with clang-14 and ASan + UBSan (tree build-fuzz, CMake option
-# ROWGUARD_FUZZ=ON) and run for a bounded time from the committed seed corpus. Any crash,
+# libFuzzer over the core: fuzz_verify (token parse + verify + claims), fuzz_jwk (JWK and
+# JWK Set parsing) and fuzz_oauth_login (the OAuth sign-in checks, what an unauthenticated
+# client sends at login), each built with clang-14 and ASan + UBSan (tree build-fuzz,
+# CMake option ROWGUARD_FUZZ=ON) and run for a bounded time from the committed seed corpus. Any crash,
 # leak or sanitizer report makes libFuzzer exit non-zero, and so this script.
 #
 # Environment:
@@ -20,12 +21,12 @@ CXX=${ROWGUARD_FUZZ_CXX:-clang++-14}
 
 command -v "$CXX" >/dev/null || { echo "fuzz: $CXX not found (Debian package clang-14)" >&2; exit 1; }
 
-echo "fuzz: building fuzz_verify and fuzz_jwk in $BUILD with $CXX"
+echo "fuzz: building fuzz_verify, fuzz_jwk and fuzz_oauth_login in $BUILD with $CXX"
 cmake -S . -B "$BUILD" -DROWGUARD_FUZZ=ON -DCMAKE_CXX_COMPILER="$CXX" \
   -DROWGUARD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >"/tmp/rowguard-fuzz-cmake.$$.log" 2>&1 ||
   { cat "/tmp/rowguard-fuzz-cmake.$$.log" >&2; rm -f "/tmp/rowguard-fuzz-cmake.$$.log"; exit 1; }
 rm -f "/tmp/rowguard-fuzz-cmake.$$.log"
-cmake --build "$BUILD" -j "$JOBS" --target fuzz_verify fuzz_jwk
+cmake --build "$BUILD" -j "$JOBS" --target fuzz_verify fuzz_jwk fuzz_oauth_login
 
 WORK=$(mktemp -d /tmp/rowguard-fuzz.XXXXXX)
 cleanup() { [[ "${ROWGUARD_FUZZ_KEEP:-0}" == 1 ]] && echo "fuzz: kept $WORK" || rm -rf "$WORK"; }
@@ -64,6 +65,7 @@ run_target() { # run_target NAME MAX_LEN [extra libFuzzer flags...]
 
 run_target fuzz_verify 17000
 run_target fuzz_jwk 8192 -dict="$ROOT/test/fuzz/jwk.dict"
+run_target fuzz_oauth_login 17000
 
 if ((status == 0)); then
   echo "fuzz: ok, $total executions in all"

@@ -169,4 +169,32 @@ bool BridgeDecodeFromLeader(const char* token, std::size_t length, std::size_t m
 // exp/nbf of an identity against `now`; false with the reason in *error.
 bool BridgeCheckTimes(const Identity* identity, std::int64_t now, BridgeError* error) noexcept;
 
+// ---- OAuth sign-in (oauth_login.cpp) ----
+
+struct OAuthLoginPlain {
+  const char* token;
+  const char* hba_issuer;
+  const char* hba_scope;  // "" when the pg_hba line has none
+  const char* role;       // the requested login role
+  bool delegate_ident_mapping;
+  const char* authn_claim;
+  const char* role_claim;
+  std::int64_t now;
+  std::size_t max_token_bytes;
+  std::int64_t leeway_seconds;
+  const char* audience_list;  // rowguard.audience, comma separated; "" for none
+};
+
+struct OAuthVerdictPlain {
+  bool authorized;
+  int failure_class;  // core::FailureClass, when refused
+  char reason[kDetailSize];
+  char* authn_id;  // malloc'ed or nullptr; the caller frees it
+};
+
+// core::CheckOAuthLogin against a store built from the rows (keys not bound to an issuer
+// are loaded too; the core refuses them for a sign-in). Returns out->authorized.
+bool BridgeOAuthLogin(const KeyRow* keys, int key_count, const IssuerRow* issuers, int issuer_count,
+                      const OAuthLoginPlain& in, OAuthVerdictPlain* out) noexcept;
+
 }  // namespace rowguard::pg

@@ -75,6 +75,9 @@ bool DeferStartupToken(int guc_source);
 // own attribute and membership in BYPASSRLS roles), for a binding that opted in.
 // Reads pg_authid and pg_class; leader only.
 const char* RoleBindingHazard(std::uint32_t role, bool allow_bypassrls);  // role: an Oid
+// The same checks for a role an OAuth token signs in as, except LOGIN (and REPLICATION is
+// refused); uncached (role_hazard.cpp).
+const char* OAuthLoginHazard(std::uint32_t role);
 void RegisterRoleHazardCallbacks();
 
 // ---- privileged_binding.cpp ----

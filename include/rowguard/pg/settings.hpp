@@ -14,6 +14,9 @@ extern int setting_leeway;
 extern int setting_log_authentications;
 extern bool setting_log_identity;
 extern int setting_max_token_bytes;
+extern char* setting_oauth_authn_claim;
+extern char* setting_oauth_role_claim;
+extern int setting_oauth_snapshot_wait;  // milliseconds
 extern char* setting_refresh_databases;
 extern bool setting_require_exp;
 extern char* setting_role_binding_claim;

@@ -42,6 +42,18 @@ bool SnapshotKeyRows(unsigned int keys_relid, unsigned int issuers_relid, const 
                      KeyRow** rows, int* count);
 bool SnapshotBindingRows(unsigned int bindings_relid, BindingRow** rows, int* count);
 
+// OAuth sign-in (oauth_login.cpp), before the database is open: the issuer rows and the
+// key stored under `kid` (every key with kid == nullptr) of the database named `dbname`
+// from its current snapshot, in CurrentMemoryContext. The name is the one the database
+// had when the snapshot was published; the sign-in is verified again against the
+// database's own tables once it is open.
+enum class LoginSnapshot { kServed, kMissing, kNoStore };
+LoginSnapshot SnapshotRowsForLogin(const char* dbname, const char* kid, IssuerRow** issuers,
+                                   int* issuer_count, KeyRow** keys, int* key_count);
+// In a backend connected to a database, in a transaction: publish its snapshot if there
+// is no current one (the OAuth snapshot worker). true: a current snapshot exists.
+bool SharedKeySnapshotBuildHere();
+
 // What a build reads (key_store.cpp and role_binding.cpp; also their own path without
 // the snapshot): every row of the table, palloc'ed in CurrentMemoryContext, read with a
 // catalog-snapshot scan.
