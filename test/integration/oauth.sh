@@ -349,39 +349,45 @@ refused() {
   fi
   [[ "$new" != *"$token"* ]] || fail "... the server log holds the token"
 }
+stats_now() {
+  admin -c "SELECT string_agg(outcome || '=' || count, ' ' ORDER BY outcome) FROM rowguard.stats()
+            WHERE outcome NOT IN ('accepted', 'cache_hit', 'outside_transaction')"
+}
+STATS_BEFORE=$(stats_now)
 now=$(date +%s)
 refused "a token of another realm that the database trusts (iss is not the pg_hba issuer)" analyst \
   "$(mint other alice)" "iss \"$OTHER\" is not the issuer of the pg_hba line"
 STRANGER_KID=$(sed -n 's/.*"signing": "\([^"]*\)".*/\1/p' "$STATE/realms/stranger/realm.json")
 refused "a token of an unknown realm signed with the pg_hba issuer's name (unknown key)" analyst \
-  "$(mint rowguard alice '{"_realm_key": "stranger"}')" "no stored key has kid \"$STRANGER_KID\""
+  "$(mint rowguard alice '{"_realm_key": "stranger"}')" "unknown key id \"$STRANGER_KID\""
 refused "wrong audience (aud is another client of the realm)" analyst \
-  "$(mint rowguard alice '{"aud": "account"}')" "the token's audience is not accepted"
+  "$(mint rowguard alice '{"aud": "account"}')" 'token audience "account" is not accepted'
 refused "no audience at all" analyst \
-  "$(mint rowguard alice '{"aud": null}')" "the token's audience is not accepted"
+  "$(mint rowguard alice '{"aud": null}')" 'token has no "aud" claim'
 refused "the scope of the pg_hba line is missing" analyst \
   "$(mint rowguard alice '{"scope": "openid profile email"}')" 'scope "rowguard" is missing'
 refused "expired" analyst \
   "$(mint rowguard alice "{\"iat\": $((now - 600)), \"auth_time\": $((now - 600)), \"exp\": $((now - 60))}")" \
-  "the token has expired"
+  "token expired at"
 TR=$(mint rowguard alice)
 JTI=$("$PY" -c 'import jwt,sys; print(jwt.decode(sys.argv[1], options={"verify_signature": False})["jti"])' "$TR")
 admin -c "SELECT rowguard.revoke_token('$JTI', '$ISS')" >/dev/null
-refused "a revoked token (revoke_token)" analyst "$TR" "the token was revoked"
+refused "a revoked token (revoke_token)" analyst "$TR" "token has been revoked (its jti)"
 TS=$(mint rowguard carol)
 admin -c "SELECT rowguard.revoke_subject('$CAROL', now() + interval '1 second', '$ISS')" >/dev/null
-refused "a revoked subject (revoke_subject)" analyst "$TS" "the token was revoked"
+refused "a revoked subject (revoke_subject)" analyst "$TS" \
+  "tokens of this subject issued before the revocation have been revoked"
 refused "a tampered token (bad signature)" analyst \
   "$("$PY" -c 'import sys,base64,json
 h,p,s=sys.argv[1].split(".")
 c=json.loads(base64.urlsafe_b64decode(p+"=="*2)); c["tenant_id"]=sys.argv[2]
 print(h+"."+base64.urlsafe_b64encode(json.dumps(c).encode()).rstrip(b"=").decode()+"."+s)' "$TA" "$TENANT_B")" \
-  "bad signature"
+  "signature does not match"
 refused "a token larger than rowguard.max_token_bytes" analyst \
   "$(mint rowguard alice "{\"pad\": \"$(head -c 20000 /dev/zero | tr '\0' x)\"}")" \
   "the token is larger than rowguard.max_token_bytes"
 refused "the role claim names another role than the one asked for" intruder \
-  "$TA" "the role claim does not name the requested role \"intruder\""
+  "$TA" "does not name the requested role \"intruder\""
 refused "a login role the issuer may not sign in as (allow_oauth_login)" intruder \
   "$(mint rowguard mallory)" "role \"intruder\" may not sign in with tokens of issuer \"$ISS\""
 refused "a superuser named by the token" postgres \
@@ -389,8 +395,13 @@ refused "a superuser named by the token" postgres \
 out=$(hook ghost "$(mint rowguard alice '{"db_role": "ghost"}')" "sql:SELECT 1")
 check_match "refused at sign-in: a role that does not exist" "^connect failed: .*(OAuth bearer authentication failed|does not exist)" \
   "$(grep '^connect failed' <<< "$out" || echo "$out")"
-check_match "refusals are counted in rowguard.stats() (oauth_refused)" '^[1-9][0-9]*$' \
-  "$(admin -c "SELECT count FROM rowguard.stats() WHERE outcome = 'oauth_refused'")"
+STATS_AFTER=$(stats_now)
+check "refusals are counted in rowguard.stats() by class (increase during the refusals above)" \
+  "audience=2 expired=1 issuer=1 malformed=1 other=1 revoked=2 role=1 signature=1 unknown_key=1" \
+  "$("$PY" -c 'import sys
+a = dict(x.split("=") for x in sys.argv[1].split())
+b = dict(x.split("=") for x in sys.argv[2].split())
+print(" ".join("%s=%d" % (k, int(b[k]) - int(a.get(k, 0))) for k in sorted(b) if int(b[k]) != int(a.get(k, 0))))' "$STATS_BEFORE" "$STATS_AFTER")"
 
 # --- expiry in the middle of a session (psql) ---------------------------------------------
 # A token living 4 s (+ 5 s leeway): the first statement runs, the one after 12 s fails.
@@ -440,10 +451,24 @@ out=$(cat "$STATE/hostile.out")
 check "hostile client: every step still runs as alice with tenant A's rows, never bob's" \
   "8" "$(grep -c "^now|$ALICE|3" <<< "$out" || true)"
 check "hostile client: bob's identity never appears" "0" "$(grep -c "$BOB" <<< "$out" || true)"
-check "hostile client: authenticate / SET / set_config / SET LOCAL / RESET are refused with 28000" \
-  "5" "$(grep -c 'ERROR:  28000: the identity of a session that signed in with OAuth cannot be changed' "$STATE/hostile.err" || true)"
-check "hostile client: SET ROLE / SET SESSION AUTHORIZATION to a superuser are refused (42501)" \
-  "2" "$(grep -c -E 'ERROR:  42501: permission denied to set (role|session authorization)' "$STATE/hostile.err" || true)"
+n=$(grep -c 'ERROR:  28000: the identity of a session that signed in with OAuth cannot be changed' "$STATE/hostile.err" || true)
+check "hostile client: authenticate / SET / set_config / SET LOCAL with bob's token are refused with 28000" "4" "$n"
+[[ "$n" == 4 ]] || grep -h -E '^(step:|now)|ERROR' "$STATE/hostile.out" "$STATE/hostile.err" | sed 's/^/     /' | head -40
+check "hostile client: RESET rowguard.token, RESET ALL and DISCARD ALL keep alice's identity" \
+  "reset:now|$ALICE|3 reset_all:now|$ALICE|3" \
+  "$(awk '/^step:/ { step = substr($0, 6) } /^now/ && (step == "reset" || step == "reset_all") { printf "%s%s:%s", sep, step, $0; sep = " " }' "$STATE/hostile.out")"
+check "hostile client: test_authenticate is not granted to the signed-in role (42501)" "1" \
+  "$(grep -c 'ERROR:  42501: permission denied for function test_authenticate' "$STATE/hostile.err" || true)"
+
+# The same through the startup packet: alice's token through the hook, bob's in options.
+out=$(printf '%s\n' "$TA" | timeout 60 "$HOOK" "$APPCONN user=analyst options='-c rowguard.token=$TB'" \
+  "sql:SELECT count(*), rowguard.sub() FROM docs" 2>&1 || true)
+if [[ "$out" == *"row: 3|$ALICE"* || ( "$out" == *"connect failed:"* && "$out" != *"row:"* ) ]]; then
+  pass "hostile client: bob's token in the startup packet (options -c rowguard.token) does not replace alice's"
+  echo "     ($(grep -E '^(connect failed|row:)' <<< "$out" | head -1 | cut -c1-200))"
+else
+  fail "hostile client: bob's token in the startup packet: [$out]"
+fi
 
 # --- key rotation at the issuer -------------------------------------------------------------
 # A psql session signed with the first key stays open through the rotation.
@@ -477,7 +502,7 @@ check "rotation: the old key's session ran before the key was removed" "row: 3" 
   "$(grep '^row:' "$STATE/oldkey.out" | head -1)"
 check_match "rotation: ... and its next statement fails with 28000 once the key is gone" \
   "error: 28000" "$(grep '^error:' "$STATE/oldkey.out" || true)"
-refused "rotation: a token of the removed key" analyst "$TK1" "no stored key has kid \"$KID1\""
+refused "rotation: a token of the removed key" analyst "$TK1" "unknown key id \"$KID1\""
 out=$(hook analyst "$TK2" "sql:SELECT count(*) FROM docs")
 check_contains "rotation: the new key's tokens still sign in" "row: 3" "$out"
 
