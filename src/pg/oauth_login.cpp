@@ -32,6 +32,7 @@ extern "C" {
 #include "pgstat.h"
 #include "port/atomics.h"
 #include "postmaster/bgworker.h"
+#include "replication/walsender.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/shmem.h"
@@ -152,6 +153,11 @@ void ValidateSignIn(const OAuthSignIn* in, OAuthVerdict* verdict) {
              "the token is larger than rowguard.max_token_bytes (%zu > %d bytes)", length,
              setting_max_token_bytes);
     return Refuse(in, verdict, kMalformed, reason);
+  }
+  // A physical replication connection opens no database, so the admission with the
+  // database's tables (AdmitSignIn) would never run.
+  if (am_walsender) {
+    return Refuse(in, verdict, kOther, "OAuth sign-in is not accepted for replication connections");
   }
   if (in->hba_issuer == nullptr || in->hba_issuer[0] == '\0') {
     return Refuse(in, verdict, kOther, "the pg_hba line has no issuer");

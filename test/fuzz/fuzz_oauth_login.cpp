@@ -6,8 +6,8 @@
 // arbitrary claims reach the issuer, scope, authn-claim and role-claim checks.
 // Invariants (abort on violation): an authorized sign-in has iss equal to the pg_hba
 // issuer, a non-empty authn_id unless mapping is delegated, and with delegation a role
-// claim equal to the requested role; a refusal always has a reason that does not
-// contain the token's signature.
+// claim equal to the requested role; a refusal always has a reason, which never holds
+// the token's signing input.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -83,10 +83,21 @@ void Check(const World& world, OAuthLoginRequest request, std::string_view token
   const OAuthLoginOutcome out = CheckOAuthLogin(world.store, request, kNow, world.options);
   if (!out.authorized) {
     if (out.reason.empty()) std::abort();
-    const std::size_t dot = token.rfind('.');
-    if (dot != std::string_view::npos && token.size() - dot > 16 &&
-        out.reason.find(token.substr(dot + 1)) != std::string::npos) {
-      std::abort();
+    // The reason never holds the token's signing input (header.payload). Checked when it
+    // is base64url with one dot and at least 32 bytes long: no fixed text of a reason has
+    // such a run, and a claim value quoted in a reason cannot contain the encoding of the
+    // header or payload that contains it.
+    const std::size_t first = token.find('.');
+    const std::size_t second = first == std::string_view::npos ? first : token.find('.', first + 1);
+    if (second != std::string_view::npos && second >= 32) {
+      const std::string_view input = token.substr(0, second);
+      bool b64 = true;
+      for (std::size_t i = 0; i < input.size(); ++i) {
+        const char c = input[i];
+        b64 = b64 && (i == first || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                      (c >= '0' && c <= '9') || c == '-' || c == '_');
+      }
+      if (b64 && out.reason.find(input) != std::string::npos) std::abort();
     }
     return;
   }
