@@ -256,6 +256,13 @@ echo "     FIGURE: device-flow sign-in and two statements with psql: ${signin_s}
 
 device_psql bob analyst approve:bob '{}' -c "SELECT count(*) FROM docs"
 check "bob signs in and sees exactly tenant B's rows" "0|5" "$(cat "$STATE/bob.rc")|$(cat "$STATE/bob.out")"
+# Users often paste the discovery URL: libpq takes it as oauth_issuer (the issuer is what
+# precedes /.well-known/) and must find the server names the same document.
+CONN="host=127.0.0.1 port=$PORT dbname=app oauth_issuer=$ISS/.well-known/openid-configuration"
+device_psql wellknown analyst approve:bob '{}' -c "SELECT count(*) FROM docs"
+CONN="host=127.0.0.1 port=$PORT dbname=app oauth_issuer=$ISS"
+check "psql given the discovery URL as oauth_issuer signs in too" "0|5" \
+  "$(cat "$STATE/wellknown.rc")|$(cat "$STATE/wellknown.out")"
 
 # The pooled API path with the same kind of token: the same policy, the same rows.
 TA=$(mint rowguard alice)
@@ -348,6 +355,7 @@ refused() {
     fail "... the server log says why: [$reason] not in [$(grep -i 'oauth\|rowguard' <<< "$new" | head -5)]"
   fi
   [[ "$new" != *"$token"* ]] || fail "... the server log holds the token"
+  LAST_LOG=$new
 }
 stats_now() {
   admin -c "SELECT string_agg(outcome || '=' || count, ' ' ORDER BY outcome) FROM rowguard.stats()
@@ -366,6 +374,10 @@ refused "no audience at all" analyst \
   "$(mint rowguard alice '{"aud": null}')" 'token has no "aud" claim'
 refused "the scope of the pg_hba line is missing" analyst \
   "$(mint rowguard alice '{"scope": "openid profile email"}')" 'scope "rowguard" is missing'
+if ((major >= 19)); then   # 19: the validator's reason is the DETAIL of PostgreSQL's line
+  check_contains "PostgreSQL 19: the reason is the DETAIL of the authentication failure" \
+    'DETAIL:  scope "rowguard" is missing' "$LAST_LOG"
+fi
 refused "expired" analyst \
   "$(mint rowguard alice "{\"iat\": $((now - 600)), \"auth_time\": $((now - 600)), \"exp\": $((now - 60))}")" \
   "token expired at"
@@ -395,9 +407,23 @@ refused "a superuser named by the token" postgres \
 out=$(hook ghost "$(mint rowguard alice '{"db_role": "ghost"}')" "sql:SELECT 1")
 check_match "refused at sign-in: a role that does not exist" "^connect failed: .*(OAuth bearer authentication failed|does not exist)" \
   "$(grep '^connect failed' <<< "$out" || echo "$out")"
+# An anonymous client cannot make the server fetch: 20 sign-ins with tokens of an unknown
+# key cause no request to the issuer beyond the refresher's own rate (one wake per 5 s).
+FLOOD=$(mint rowguard alice '{"_realm_key": "stranger"}')
+certs_before=$(grep -c 'GET /realms/rowguard/protocol/openid-connect/certs' "$STATE/hits.log" || true)
+t0=$SECONDS
+for _ in $(seq 1 20); do hook analyst "$FLOOD" "sql:SELECT 1" >/dev/null; done
+flood_s=$((SECONDS - t0))
+sleep 1
+certs=$(( $(grep -c 'GET /realms/rowguard/protocol/openid-connect/certs' "$STATE/hits.log" || true) - certs_before ))
+if ((certs <= 1 + flood_s / 5 + 1)); then
+  pass "20 sign-ins with an unknown kid in ${flood_s} s: $certs fetches of the key set (at most one per 5 s, plus the schedule)"
+else
+  fail "20 sign-ins with an unknown kid in ${flood_s} s made the server fetch the key set $certs times"
+fi
 STATS_AFTER=$(stats_now)
 check "refusals are counted in rowguard.stats() by class (increase during the refusals above)" \
-  "audience=2 expired=1 issuer=1 malformed=1 other=1 revoked=2 role=1 signature=1 unknown_key=1" \
+  "audience=2 expired=1 issuer=1 malformed=1 other=1 revoked=2 role=1 signature=1 unknown_key=21" \
   "$("$PY" -c 'import sys
 a = dict(x.split("=") for x in sys.argv[1].split())
 b = dict(x.split("=") for x in sys.argv[2].split())
