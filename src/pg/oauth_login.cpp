@@ -176,8 +176,10 @@ void ValidateSignIn(const OAuthSignIn* in, OAuthVerdict* verdict) {
   const char* kid_or_all = key == TokenKey::kKid ? kid : nullptr;
   LoginSnapshot found =
       SnapshotRowsForLogin(in->database, kid_or_all, &issuers, &issuer_count, &keys, &key_count);
+  // Missing: start the worker even when this sign-in will not wait, so a later one finds
+  // the snapshot.
+  if (found == LoginSnapshot::kMissing) RequestSnapshot(in->database);
   if (found == LoginSnapshot::kMissing && setting_oauth_snapshot_wait > 0) {
-    RequestSnapshot(in->database);
     const TimestampTz deadline =
         TimestampTzPlusMilliseconds(GetCurrentTimestamp(), setting_oauth_snapshot_wait);
     while (found == LoginSnapshot::kMissing) {

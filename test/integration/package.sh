@@ -249,6 +249,13 @@ for f in ./usr/lib/postgresql/$PG/lib/rowguard.so \
          ./usr/share/postgresql/$PG/extension/rowguard--0.2.0--$VERSION.sql; do
   grep -qxF "$f" <<<"$contents" || fail "the package lacks $f"
 done
+# The OAuth validator module (docs/oauth.md) exists only for PostgreSQL 18 and later.
+if ((PG >= 18)); then
+  grep -qxF "./usr/lib/postgresql/$PG/lib/rowguard_oauth.so" <<<"$contents" ||
+    fail "the package lacks rowguard_oauth.so (PostgreSQL $PG)"
+else
+  grep -q "rowguard_oauth.so" <<<"$contents" && fail "the package has rowguard_oauth.so for PostgreSQL $PG"
+fi
 depends=$(dpkg-deb -f "$DEB" Depends)
 echo "Depends: $depends"
 grep -qE "(^|, )postgresql-$PG( |,|$)" <<<"$depends" || fail "Depends does not name postgresql-$PG"

@@ -68,3 +68,27 @@ REVOKE ALL ON FUNCTION
     rowguard.allow_oauth_login(text, regrole),
     rowguard.disallow_oauth_login(text, regrole)
     FROM PUBLIC;
+
+-- Lint rule (severity error): OAuth sign-in roles that could no longer be allowed (the
+-- role gained an attribute, a membership or a table with row level security since
+-- allow_oauth_login). Sign-ins as it are already refused; the row should go, or the role
+-- be fixed. Reads rowguard.oauth_logins, so only for callers who may.
+CREATE FUNCTION rowguard._lint_030_oauth_logins()
+    RETURNS TABLE (severity text, object text, problem text, fix text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT pg_catalog.has_table_privilege('rowguard.oauth_logins', 'SELECT') THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT 'error'::text,
+           pg_catalog.format('OAuth sign-in role %s', o.role::text),
+           pg_catalog.format('role %s may sign in with OAuth tokens of %s but %s; such sign-ins are refused',
+                             o.role::text, o.issuer, h.hazard),
+           pg_catalog.format('SELECT rowguard.disallow_oauth_login(%L, %L);  -- or take the attribute, membership or ownership away from the role',
+                             o.issuer, o.role::text)
+      FROM rowguard.oauth_logins o,
+           LATERAL (SELECT rowguard._oauth_login_hazard(o.role) AS hazard) h
+     WHERE h.hazard IS NOT NULL;
+END
+$$;
