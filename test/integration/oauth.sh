@@ -198,14 +198,12 @@ CONN="host=127.0.0.1 port=$PORT dbname=app oauth_issuer=$ISS"
 # (PGOAUTHDEBUG=UNSAFE with PGOAUTHCAFILE) is the fallback.
 if unshare -m --propagation private sh -c \
      "mount --bind '$STATE/bundle.pem' /etc/ssl/certs/ca-certificates.crt" 2>/dev/null; then
-  TRUST=namespace
   trusted() {
     unshare -m --propagation private sh -c \
       'mount --bind "$0" /etc/ssl/certs/ca-certificates.crt && exec "$@"' "$STATE/bundle.pem" "$@"
   }
   echo "     (psql trusts the test CA through its system trust store, in a private mount namespace)"
 else
-  TRUST=debug
   trusted() { PGOAUTHDEBUG=UNSAFE PGOAUTHCAFILE="$STATE/ca.pem" "$@"; }
   echo "     (no private mount namespace here: psql trusts the test CA through PGOAUTHDEBUG=UNSAFE + PGOAUTHCAFILE)"
 fi
