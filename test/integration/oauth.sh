@@ -255,12 +255,18 @@ echo "     FIGURE: device-flow sign-in and two statements with psql: ${signin_s}
 device_psql bob analyst approve:bob '{}' -c "SELECT count(*) FROM docs"
 check "bob signs in and sees exactly tenant B's rows" "0|5" "$(cat "$STATE/bob.rc")|$(cat "$STATE/bob.out")"
 # Users often paste the discovery URL: libpq takes it as oauth_issuer (the issuer is what
-# precedes /.well-known/) and must find the server names the same document.
-CONN="host=127.0.0.1 port=$PORT dbname=app oauth_issuer=$ISS/.well-known/openid-configuration"
+# precedes /.well-known/). libpq 19 then starts the device flow without asking the server
+# first, so it does not learn the pg_hba line's scope: the client names it (oauth_scope).
+before=$(stat -c %s "$LOG")
+CONN="host=127.0.0.1 port=$PORT dbname=app oauth_issuer=$ISS/.well-known/openid-configuration oauth_scope='openid rowguard'"
 device_psql wellknown analyst approve:bob '{}' -c "SELECT count(*) FROM docs"
 CONN="host=127.0.0.1 port=$PORT dbname=app oauth_issuer=$ISS"
-check "psql given the discovery URL as oauth_issuer signs in too" "0|5" \
+check "psql given the discovery URL as oauth_issuer (and oauth_scope) signs in too" "0|5" \
   "$(cat "$STATE/wellknown.rc")|$(cat "$STATE/wellknown.out")"
+if [[ "$(cat "$STATE/wellknown.rc")" != 0 ]]; then
+  sed 's/^/     psql: /' "$STATE/wellknown.err"
+  tail -c +"$((before + 1))" "$LOG" | grep 'sign-in refused' | sed 's/^/     server: /'
+fi
 
 # The pooled API path with the same kind of token: the same policy, the same rows.
 TA=$(mint rowguard alice)
