@@ -21,7 +21,8 @@
 #   ROWGUARD_ROOTS_DIR      where roots are cached (default /var/cache/rowguard/roots)
 #   ROWGUARD_ROOTS_OFFLINE=1  use a healthy cached root as it is, no apt refresh
 #   ROWGUARD_ROOTS_FRESH    seconds a root counts as fresh after its last build or refresh
-#                           (no apt refresh then; default 3600)
+#                           (no apt refresh then, unless the package set below changed;
+#                           default 3600)
 #   ROWGUARD_DEBIAN_MIRROR  archive URL to use instead of the host's
 #
 # Roots are built into NAME.new and renamed when complete, so an interrupted build never
@@ -43,7 +44,7 @@ VERSIONS=(17 18 19)
 # postgresql-N); pg_regress and the isolation tester are in postgresql-client-N and
 # postgresql-server-dev-N.
 ROOT_PACKAGES=(
-  postgresql-%V% postgresql-client-%V% postgresql-server-dev-%V%
+  postgresql-%V% postgresql-client-%V% postgresql-server-dev-%V% libpq-dev
   build-essential g++ make pkg-config
   libssl-dev openssl libsimdjson-dev libcurl4-openssl-dev
   pgbouncer python3 python3-psycopg python3-jwt python3-cryptography
@@ -53,9 +54,15 @@ ROOT_PACKAGES=(
 # Packages only some releases have: pgTAP for test/integration/pgtap.sh. Debian has
 # postgresql-17-pgtap in trixie and postgresql-18-pgtap in forky and sid; there is no
 # postgresql-19-pgtap (sid or experimental) yet, so the pg19 root goes without.
+# libpq-oauth (PostgreSQL 18+): libpq's OAuth device authorization flow, which Debian
+# ships apart from libpq5 (libpq loads it when a server asks for OAuth); without it psql
+# cannot sign in with oauth_issuer/oauth_client_id (test/integration/oauth.sh). It is built
+# from the same source as libpq5, so the pg19 root's pin on src:postgresql-19 picks the
+# matching 19 version from experimental.
 declare -A ROOT_EXTRA_PACKAGES=(
   [17]="postgresql-17-pgtap libtap-parser-sourcehandler-pgtap-perl"
-  [18]="postgresql-18-pgtap libtap-parser-sourcehandler-pgtap-perl"
+  [18]="postgresql-18-pgtap libtap-parser-sourcehandler-pgtap-perl libpq-oauth"
+  [19]="libpq-oauth"
 )
 
 log() { printf 'pg-roots: %s\n' "$*" >&2; }
@@ -100,7 +107,8 @@ packages_for() {
 }
 
 # Version of the package set (and of this script's root layout): a change rebuilds nothing,
-# it installs what is missing.
+# it installs what is missing: a cached root whose marker names another package set is
+# refreshed at once, however fresh it is (refresh_root).
 packages_hash() { packages_for "$1" | sha256sum | cut -c1-16; }
 
 # Mount what apt, postgresql-common and PostgreSQL need inside a root; undone by root_umount.
@@ -251,11 +259,18 @@ refresh_root() {
   local v=$1 r t0=$SECONDS rc=0
   r=$(root_path "$v")
   if [[ "${ROWGUARD_ROOTS_OFFLINE:-0}" == 1 ]]; then
+    [[ "$(sed -n 's/^packages=//p' "$r/.rowguard-root")" == "$(packages_hash "$v")" ]] ||
+      log "pg$v: ROWGUARD_ROOTS_OFFLINE=1: the root lacks packages added since it was built (suites needing them fail)"
     echo "root pg$v: $r (PostgreSQL $(root_version "$r" "$v"), cached, not refreshed)"
     return 0
   fi
   local age=$(( $(date +%s) - $(stat -c %Y "$r/.rowguard-root") ))
-  if ((age < ${ROWGUARD_ROOTS_FRESH:-3600})); then
+  local have want
+  have=$(sed -n 's/^packages=//p' "$r/.rowguard-root")
+  want=$(packages_hash "$v")
+  if [[ "$have" != "$want" ]]; then
+    log "pg$v: the package set changed since the root was built or refreshed ($have -> $want): refreshing"
+  elif ((age < ${ROWGUARD_ROOTS_FRESH:-3600})); then
     echo "root pg$v: $r (PostgreSQL $(root_version "$r" "$v"), cached, built or refreshed ${age}s ago)"
     return 0
   fi
