@@ -165,7 +165,16 @@ start_cluster() {
   } >> "$data/postgresql.conf"
   as_postgres "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null ||
     { echo "start_cluster: server on port $port failed to start; log:" >&2
-      tail -n 50 "$data/server.log" >&2; return 1; }
+      tail -n 50 "$data/server.log" >&2
+      if grep -q 'could not bind' "$data/server.log" 2>/dev/null; then
+        # Who holds the port (a listener, or a connection whose local port it is).
+        local hex
+        hex=$(printf ':%04X ' "$port")
+        echo "start_cluster: sockets on port $port (/proc/net/tcp: local, remote, state):" >&2
+        awk -v h="$hex" 'index($2 " ", h) || index($3 " ", h) {print "  " $2, $3, $4}' \
+          /proc/net/tcp >&2 2>/dev/null || true
+      fi
+      return 1; }
   _rg_wait_ready "$port" || return 1
   export PGHOST="$dir" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
   echo "cluster: PostgreSQL $("$PGBIN/postgres" -V | awk '{print $3}') on port $port, data $data"

@@ -27,6 +27,17 @@ export ROWGUARD_ROOT="$ROOT"
 JOBS=${ROWGUARD_JOBS:-2}
 START=$SECONDS
 
+# The suites' servers listen on ports 54300-56199 (scripts/pg-cluster.sh's pick_port and the
+# scripts' own start ports). An outgoing connection that the kernel gives one of those as its
+# local (ephemeral) port makes a server's bind fail although nothing listens there, which
+# pick_port cannot see in advance. Reserving the range keeps the kernel from choosing it for
+# outgoing connections (explicit binds are unaffected); as root only, and only widened.
+if [[ $(id -u) -eq 0 && -w /proc/sys/net/ipv4/ip_local_reserved_ports ]]; then
+  reserved=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports)
+  echo "${reserved:+$reserved,}54300-56199" > /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null ||
+    echo "note: could not reserve ports 54300-56199 for the test servers" >&2
+fi
+
 passed=0
 failed=0
 results=()

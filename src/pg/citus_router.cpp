@@ -233,8 +233,17 @@ bool MayRoute(const Query* query) {
   return false;
 }
 
+// PostgreSQL 19 hands the planner hook the EXPLAIN state as well (NULL outside EXPLAIN).
+#if PG_VERSION_NUM >= 190000
+#define ROWGUARD_PLANNER_EXTRA_PARAM , ExplainState* explain_state
+#define ROWGUARD_PLANNER_EXTRA_ARG , explain_state
+#else
+#define ROWGUARD_PLANNER_EXTRA_PARAM
+#define ROWGUARD_PLANNER_EXTRA_ARG
+#endif
+
 PlannedStmt* RouterPlanner(Query* parse, const char* query_string, int cursor_options,
-                           ParamListInfo bound_params) {
+                           ParamListInfo bound_params ROWGUARD_PLANNER_EXTRA_PARAM) {
   bool routed = false;
   // Planning nests (the SPI query of DistributionColumn, Citus' own planning): each
   // level has its own flag.
@@ -255,8 +264,10 @@ PlannedStmt* RouterPlanner(Query* parse, const char* query_string, int cursor_op
   const bool dependent = routed || identity_dependent;
   identity_dependent = outer_identity_dependent;
   PlannedStmt* result = previous_planner != nullptr
-                            ? previous_planner(parse, query_string, cursor_options, bound_params)
-                            : standard_planner(parse, query_string, cursor_options, bound_params);
+                            ? previous_planner(parse, query_string, cursor_options, bound_params
+                                               ROWGUARD_PLANNER_EXTRA_ARG)
+                            : standard_planner(parse, query_string, cursor_options, bound_params
+                                               ROWGUARD_PLANNER_EXTRA_ARG);
   if (dependent) {
     PlanInvalItem* item = makeNode(PlanInvalItem);
     item->cacheId = PROCOID;
