@@ -581,72 +581,87 @@ void SharedKeySnapshotNoteChange(const char* table) {
   pending_change = true;
 }
 
+namespace {
+
+// The issuer records of a snapshot, copied into backend memory (palloc'd, terminated by a
+// zeroed row). The caller holds the lock.
+IssuerRow* CopyIssuerRows(const char* snapshot, int* count) {
+  const SnapshotHeader header = HeaderOf(snapshot);
+  auto* out = static_cast<IssuerRow*>(palloc0(sizeof(IssuerRow) * (header.issuer_count + 1)));
+  Size cursor = header.issuers;
+  for (std::uint32_t i = 0; i < header.issuer_count; ++i) {
+    IssuerRow& row = out[i];
+    row.iss = CopyString(snapshot, &cursor);
+    const std::uint32_t audiences = ReadU32(snapshot, &cursor);
+    if (audiences != kNullString) {
+      auto** list = static_cast<const char**>(palloc(sizeof(char*) * (audiences + 1)));
+      for (std::uint32_t a = 0; a < audiences; ++a) list[a] = CopyString(snapshot, &cursor);
+      row.audiences = list;
+      row.audience_count = static_cast<int>(audiences);
+    }
+    const std::uint32_t flags = ReadU32(snapshot, &cursor);
+    row.has_leeway = (flags & 1u) != 0;
+    row.has_max_lifetime = (flags & 2u) != 0;
+    row.leeway_seconds = ReadI64(snapshot, &cursor);
+    row.max_lifetime_seconds = ReadI64(snapshot, &cursor);
+  }
+  *count = static_cast<int>(header.issuer_count);
+  return out;
+}
+
+// The key records of a snapshot copied into backend memory: every key (kid == nullptr), or
+// the one whose kid is `kid` (binary search over the sorted offset index), or none. The
+// caller holds the lock.
+KeyRow* CopyKeyRows(const char* snapshot, const char* kid, int* count) {
+  const SnapshotHeader header = HeaderOf(snapshot);
+  auto* out =
+      static_cast<KeyRow*>(palloc0(sizeof(KeyRow) * (kid == nullptr ? header.key_count + 1 : 1)));
+  int found = 0;
+  const char* index = snapshot + header.key_index;
+  if (kid == nullptr) {
+    for (std::uint32_t i = 0; i < header.key_count; ++i) {
+      std::uint32_t offset;
+      memcpy(&offset, index + i * sizeof(std::uint32_t), sizeof(offset));
+      CopyKey(snapshot, offset, &out[found++]);
+    }
+  } else {
+    const Size kid_length = strlen(kid);
+    std::uint32_t low = 0, high = header.key_count;
+    while (low < high) {
+      const std::uint32_t middle = low + (high - low) / 2;
+      std::uint32_t offset;
+      memcpy(&offset, index + middle * sizeof(std::uint32_t), sizeof(offset));
+      Size cursor = offset;
+      std::uint32_t length;
+      const char* stored = ReadString(snapshot, &cursor, &length);
+      const int order = CompareKid(stored, length, kid, kid_length);
+      if (order == 0) {
+        CopyKey(snapshot, offset, &out[found++]);
+        break;
+      }
+      if (order < 0) {
+        low = middle + 1;
+      } else {
+        high = middle;
+      }
+    }
+  }
+  *count = found;
+  return out;
+}
+
+}  // namespace
+
 bool SnapshotIssuerRows(unsigned int keys_relid, unsigned int issuers_relid, IssuerRow** rows,
                         int* count) {
-  return Serve(keys_relid, issuers_relid, InvalidOid, [&](const char* snapshot) {
-    const SnapshotHeader header = HeaderOf(snapshot);
-    auto* out = static_cast<IssuerRow*>(palloc0(sizeof(IssuerRow) * (header.issuer_count + 1)));
-    Size cursor = header.issuers;
-    for (std::uint32_t i = 0; i < header.issuer_count; ++i) {
-      IssuerRow& row = out[i];
-      row.iss = CopyString(snapshot, &cursor);
-      const std::uint32_t audiences = ReadU32(snapshot, &cursor);
-      if (audiences != kNullString) {
-        auto** list = static_cast<const char**>(palloc(sizeof(char*) * (audiences + 1)));
-        for (std::uint32_t a = 0; a < audiences; ++a) list[a] = CopyString(snapshot, &cursor);
-        row.audiences = list;
-        row.audience_count = static_cast<int>(audiences);
-      }
-      const std::uint32_t flags = ReadU32(snapshot, &cursor);
-      row.has_leeway = (flags & 1u) != 0;
-      row.has_max_lifetime = (flags & 2u) != 0;
-      row.leeway_seconds = ReadI64(snapshot, &cursor);
-      row.max_lifetime_seconds = ReadI64(snapshot, &cursor);
-    }
-    *rows = out;
-    *count = static_cast<int>(header.issuer_count);
-  });
+  return Serve(keys_relid, issuers_relid, InvalidOid,
+               [&](const char* snapshot) { *rows = CopyIssuerRows(snapshot, count); });
 }
 
 bool SnapshotKeyRows(unsigned int keys_relid, unsigned int issuers_relid, const char* kid,
                      KeyRow** rows, int* count) {
-  return Serve(keys_relid, issuers_relid, InvalidOid, [&](const char* snapshot) {
-    const SnapshotHeader header = HeaderOf(snapshot);
-    auto* out =
-        static_cast<KeyRow*>(palloc0(sizeof(KeyRow) * (kid == nullptr ? header.key_count + 1 : 1)));
-    int found = 0;
-    const char* index = snapshot + header.key_index;
-    if (kid == nullptr) {
-      for (std::uint32_t i = 0; i < header.key_count; ++i) {
-        std::uint32_t offset;
-        memcpy(&offset, index + i * sizeof(std::uint32_t), sizeof(offset));
-        CopyKey(snapshot, offset, &out[found++]);
-      }
-    } else {
-      const Size kid_length = strlen(kid);
-      std::uint32_t low = 0, high = header.key_count;
-      while (low < high) {
-        const std::uint32_t middle = low + (high - low) / 2;
-        std::uint32_t offset;
-        memcpy(&offset, index + middle * sizeof(std::uint32_t), sizeof(offset));
-        Size cursor = offset;
-        std::uint32_t length;
-        const char* stored = ReadString(snapshot, &cursor, &length);
-        const int order = CompareKid(stored, length, kid, kid_length);
-        if (order == 0) {
-          CopyKey(snapshot, offset, &out[found++]);
-          break;
-        }
-        if (order < 0) {
-          low = middle + 1;
-        } else {
-          high = middle;
-        }
-      }
-    }
-    *rows = out;
-    *count = found;
-  });
+  return Serve(keys_relid, issuers_relid, InvalidOid,
+               [&](const char* snapshot) { *rows = CopyKeyRows(snapshot, kid, count); });
 }
 
 bool SnapshotBindingRows(unsigned int bindings_relid, BindingRow** rows, int* count) {
@@ -683,45 +698,11 @@ LoginSnapshot SnapshotRowsForLogin(const char* dbname, const char* kid, IssuerRo
   }
   // The same copies as SnapshotIssuerRows / SnapshotKeyRows, under the lock already held.
   const char* snapshot = shared_data + found->offset;
-  const SnapshotHeader header = HeaderOf(snapshot);
-  auto* issuer_rows = static_cast<IssuerRow*>(palloc0(sizeof(IssuerRow) * (header.issuer_count + 1)));
-  Size cursor = header.issuers;
-  for (std::uint32_t i = 0; i < header.issuer_count; ++i) {
-    IssuerRow& row = issuer_rows[i];
-    row.iss = CopyString(snapshot, &cursor);
-    const std::uint32_t audiences = ReadU32(snapshot, &cursor);
-    if (audiences != kNullString) {
-      auto** list = static_cast<const char**>(palloc(sizeof(char*) * (audiences + 1)));
-      for (std::uint32_t a = 0; a < audiences; ++a) list[a] = CopyString(snapshot, &cursor);
-      row.audiences = list;
-      row.audience_count = static_cast<int>(audiences);
-    }
-    const std::uint32_t flags = ReadU32(snapshot, &cursor);
-    row.has_leeway = (flags & 1u) != 0;
-    row.has_max_lifetime = (flags & 2u) != 0;
-    row.leeway_seconds = ReadI64(snapshot, &cursor);
-    row.max_lifetime_seconds = ReadI64(snapshot, &cursor);
-  }
-  auto* key_rows =
-      static_cast<KeyRow*>(palloc0(sizeof(KeyRow) * (kid == nullptr ? header.key_count + 1 : 1)));
+  IssuerRow* issuer_rows = CopyIssuerRows(snapshot, issuer_count);
   int keys_found = 0;
-  const char* index = snapshot + header.key_index;
-  const Size kid_length = kid != nullptr ? strlen(kid) : 0;
-  for (std::uint32_t i = 0; i < header.key_count; ++i) {
-    std::uint32_t offset;
-    memcpy(&offset, index + i * sizeof(std::uint32_t), sizeof(offset));
-    if (kid != nullptr) {
-      Size at = offset;
-      std::uint32_t length;
-      const char* stored = ReadString(snapshot, &at, &length);
-      if (CompareKid(stored, length, kid, kid_length) != 0) continue;
-    }
-    CopyKey(snapshot, offset, &key_rows[keys_found++]);
-    if (kid != nullptr) break;
-  }
+  KeyRow* key_rows = CopyKeyRows(snapshot, kid, &keys_found);
   LWLockRelease(shared->lock);
   *issuers = issuer_rows;
-  *issuer_count = static_cast<int>(header.issuer_count);
   *keys = key_rows;
   *key_count = keys_found;
   return LoginSnapshot::kServed;
