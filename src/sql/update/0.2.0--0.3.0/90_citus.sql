@@ -104,7 +104,9 @@ REVOKE ALL ON FUNCTION rowguard._citus_row(text, jsonb), rowguard._citus_config_
     FROM PUBLIC;
 
 -- The trigger on every configuration table: on a Citus coordinator, the change goes to
--- the other nodes in this transaction.
+-- the other nodes in this transaction. The row trigger's WHEN asks the same question
+-- first, so without Citus (and on the workers) a row change queues no trigger event and
+-- runs no PL/pgSQL (a bulk load of revocations pays nothing for this).
 CREATE FUNCTION rowguard._citus_propagate()
     RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -135,7 +137,8 @@ DECLARE
 BEGIN
     FOREACH t IN ARRAY rowguard._citus_config_tables() LOOP
         EXECUTE format('CREATE TRIGGER rowguard_citus_propagate AFTER INSERT OR UPDATE OR DELETE'
-                       ' ON rowguard.%I FOR EACH ROW EXECUTE FUNCTION rowguard._citus_propagate()', t);
+                       ' ON rowguard.%I FOR EACH ROW WHEN (rowguard._citus_coordinator())'
+                       ' EXECUTE FUNCTION rowguard._citus_propagate()', t);
         EXECUTE format('CREATE TRIGGER rowguard_citus_propagate_truncate AFTER TRUNCATE'
                        ' ON rowguard.%I FOR EACH STATEMENT EXECUTE FUNCTION rowguard._citus_propagate()', t);
     END LOOP;
