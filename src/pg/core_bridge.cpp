@@ -120,6 +120,17 @@ void FillVerified(const core::VerifiedToken& token, VerifiedPlain* out) {
 }
 
 // One stored row into `store`; a row that no longer parses is reported to `skipped`.
+// An issuer row of rowguard.issuers (or of the shared key snapshot) as the core's rule.
+core::IssuerRule RuleOf(const IssuerRow& row) {
+  core::IssuerRule rule;
+  if (row.audiences != nullptr) {
+    rule.audiences.emplace(row.audiences, row.audiences + row.audience_count);
+  }
+  if (row.has_leeway) rule.leeway_seconds = row.leeway_seconds;
+  if (row.has_max_lifetime) rule.max_lifetime_seconds = row.max_lifetime_seconds;
+  return rule;
+}
+
 void AddRow(core::TrustStore* store, const KeyRow& row, void (*skipped)(const char*, const char*)) {
   auto alg = core::AlgorithmFromName(row.alg);
   // Stored keys passed the full check in add_key; a reload must stay cheap.
@@ -219,14 +230,7 @@ bool BridgeBuildStore(const KeyRow* keys, int key_count, const IssuerRow* issuer
     auto store = std::make_unique<core::TrustStore>();
     for (int i = 0; i < key_count; ++i) AddRow(store.get(), keys[i], skipped);
     for (int i = 0; i < issuer_count; ++i) {
-      const IssuerRow& row = issuers[i];
-      core::IssuerRule rule;
-      if (row.audiences != nullptr) {
-        rule.audiences.emplace(row.audiences, row.audiences + row.audience_count);
-      }
-      if (row.has_leeway) rule.leeway_seconds = row.leeway_seconds;
-      if (row.has_max_lifetime) rule.max_lifetime_seconds = row.max_lifetime_seconds;
-      store->SetIssuer(row.iss, std::move(rule));
+      store->SetIssuer(issuers[i].iss, RuleOf(issuers[i]));
     }
     *built = store.release();
     return true;
@@ -475,15 +479,9 @@ bool BridgeOAuthLogin(const KeyRow* keys, int key_count, const IssuerRow* issuer
     for (int i = 0; i < key_count; ++i) AddRow(&store, keys[i], nullptr);
     core::OAuthLoginRequest request;
     for (int i = 0; i < issuer_count; ++i) {
-      const IssuerRow& row = issuers[i];
-      core::IssuerRule rule;
-      if (row.audiences != nullptr) {
-        rule.audiences.emplace(row.audiences, row.audiences + row.audience_count);
-      }
-      if (row.has_leeway) rule.leeway_seconds = row.leeway_seconds;
-      if (row.has_max_lifetime) rule.max_lifetime_seconds = row.max_lifetime_seconds;
-      if (std::strcmp(row.iss, in.hba_issuer) == 0) request.issuer_rule = rule;
-      store.SetIssuer(row.iss, std::move(rule));
+      core::IssuerRule rule = RuleOf(issuers[i]);
+      if (std::strcmp(issuers[i].iss, in.hba_issuer) == 0) request.issuer_rule = rule;
+      store.SetIssuer(issuers[i].iss, std::move(rule));
     }
     core::VerifyOptions options;
     options.max_token_bytes = in.max_token_bytes;
